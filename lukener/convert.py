@@ -1,0 +1,219 @@
+"""Conversion between CoNLL column files and document JSONL, in both directions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lukener.atomic_write import atomic_text_writer
+from lukener.conll import ConllFile, ConllSentence, read_conll, write_conll_document
+from lukener.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
+from lukener.errors import LukenerError
+from lukener.schemes import (
+    WRITABLE_SCHEMES,
+    TagError,
+    WordSpan,
+    detect_scheme,
+    normalize_scheme,
+    spans_to_tags,
+    split_tag,
+    tags_to_spans,
+)
+
+NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
+MAX_REPORTED_LINES = 10
+
+
+@dataclass
+class ConversionSummary:
+    """What a conversion read and wrote, for the closing table."""
+
+    source_format: str
+    target_format: str
+    scheme: str
+    scheme_detected: bool
+    documents: int = 0
+    sentences: int = 0
+    tokens: int = 0
+    entities: Counter[str] = field(default_factory=Counter)
+    repairs: int = 0
+    repair_lines: list[int] = field(default_factory=list)
+    empty_documents: int = 0
+
+    def count_document(self, document: Document) -> None:
+        self.documents += 1
+        for example in document.examples:
+            self.sentences += 1
+            self.tokens += len(example.word_spans())
+            self.entities.update(entity.label for entity in example.entities)
+
+
+@dataclass(frozen=True)
+class ConllOptions:
+    """How to read a column file."""
+
+    scheme: str = "auto"
+    word_column: int = 0
+    tag_column: int = -1
+    no_space: bool = False
+    sentences_per_document: int | None = None
+
+
+def no_space_for(language: str | None, no_space: bool) -> bool:
+    """Whether words are joined without spaces, from ``--no-space`` or ``--language``."""
+    return no_space or (language is not None and language.lower() in NO_SPACE_LANGUAGES)
+
+
+def conll_to_documents(
+    path: str | Path, options: ConllOptions = ConllOptions()
+) -> tuple[list[Document], ConversionSummary]:
+    """Read a CoNLL file into documents, decoding its tags with the given or detected scheme."""
+    source = Path(path)
+    conll = read_conll(
+        source, options.word_column, options.tag_column, options.sentences_per_document
+    )
+    scheme, detected = _choose_scheme(source, conll, options.scheme)
+    summary = ConversionSummary(
+        "conll", "jsonl", scheme, detected, empty_documents=conll.empty_documents
+    )
+    separator = "" if options.no_space else " "
+    documents: list[Document] = []
+    for i, conll_document in enumerate(conll.documents):
+        document_id = f"{source.name}-{i}"
+        examples = []
+        for j, sentence in enumerate(conll_document.sentences):
+            try:
+                spans, repairs = tags_to_spans(sentence.tags, scheme)
+            except TagError as error:
+                raise LukenerError(str(error), source, sentence.lines[error.position]) from None
+            summary.repairs += len(repairs)
+            room = MAX_REPORTED_LINES - len(summary.repair_lines)
+            summary.repair_lines.extend(sentence.lines[p] for p in repairs[:room])
+            examples.append(_example(f"{document_id}-{j}", sentence.words, spans, separator))
+        document = Document(document_id, examples)
+        summary.count_document(document)
+        documents.append(document)
+    return documents, summary
+
+
+def _choose_scheme(source: Path, conll: ConllFile, requested: str) -> tuple[str, bool]:
+    if requested != "auto":
+        return normalize_scheme(requested), False
+    sentences: list[ConllSentence] = [s for d in conll.documents for s in d.sentences]
+    for sentence in sentences:
+        for tag, line in zip(sentence.tags, sentence.lines, strict=True):
+            try:
+                split_tag(tag)
+            except ValueError as error:
+                raise LukenerError(str(error), source, line) from None
+    try:
+        return detect_scheme(s.tags for s in sentences), True
+    except ValueError as error:
+        raise LukenerError(f"{error}; pass --scheme", source) from None
+
+
+def _example(example_id: str, words: list[str], spans: list[WordSpan], separator: str) -> Example:
+    positions: list[tuple[int, int]] = []
+    offset = 0
+    for word in words:
+        positions.append((offset, offset + len(word)))
+        offset += len(word) + len(separator)
+    entities = [
+        Entity(positions[span.start][0], positions[span.end - 1][1], span.label) for span in spans
+    ]
+    return Example(example_id, separator.join(words), entities, positions)
+
+
+def convert_conll_to_jsonl(
+    input_path: str | Path, output_path: str | Path, options: ConllOptions = ConllOptions()
+) -> ConversionSummary:
+    """CoNLL -> document JSONL, written atomically."""
+    documents, summary = conll_to_documents(input_path, options)
+    with atomic_text_writer(output_path) as stream:
+        for document in documents:
+            write_jsonl_document(stream, document)
+    return summary
+
+
+def convert_jsonl_to_conll(
+    input_path: str | Path, output_path: str | Path, scheme: str = "iob2"
+) -> ConversionSummary:
+    """Document JSONL -> CoNLL (word and tag, tab-separated), written atomically.
+
+    ``-DOCSTART-`` rows are written when some document has more than one sentence,
+    so that reading the file back gives the same documents either way.
+    """
+    source = Path(input_path)
+    scheme = normalize_scheme(scheme)
+    if scheme not in WRITABLE_SCHEMES:
+        raise LukenerError(
+            f"cannot write {scheme.upper()} losslessly; use one of {', '.join(WRITABLE_SCHEMES)}"
+        )
+    summary = ConversionSummary("jsonl", "conll", scheme, scheme_detected=False)
+    documents: list[tuple[int, Document]] = list(iter_jsonl(source))
+    docstart = any(len(document.examples) > 1 for _, document in documents)
+    with atomic_text_writer(output_path) as stream:
+        for line, document in documents:
+            sentences = [
+                _tagged_words(example, scheme, source, line) for example in document.examples
+            ]
+            write_conll_document(stream, sentences, docstart)
+            summary.count_document(document)
+    return summary
+
+
+def _tagged_words(
+    example: Example, scheme: str, source: Path, line: int
+) -> tuple[list[str], list[str]]:
+    word_spans = example.word_spans()
+    start_index = {start: i for i, (start, _) in enumerate(word_spans)}
+    end_index = {end: i for i, (_, end) in enumerate(word_spans)}
+    spans = []
+    for entity in example.entities:
+        if entity.start not in start_index or entity.end not in end_index:
+            raise LukenerError(
+                f"example {example.id!r}: entity [{entity.start}, {entity.end}) is not on the "
+                "whitespace word boundaries; give word_positions",
+                source,
+                line,
+            )
+        spans.append(WordSpan(start_index[entity.start], end_index[entity.end] + 1, entity.label))
+    try:
+        tags = spans_to_tags(spans, len(word_spans), scheme)
+    except ValueError as error:
+        raise LukenerError(
+            f"example {example.id!r}: {error}; CoNLL cannot hold overlapping entities",
+            source,
+            line,
+        ) from None
+    words = [example.text[start:end] for start, end in word_spans]
+    for word in words:
+        if word != word.strip(" ") or any(char in "\t\r\n" for char in word):
+            raise LukenerError(
+                f"example {example.id!r}: word {word!r} has a tab, a line break or an edge "
+                "space, which a column file cannot hold",
+                source,
+                line,
+            )
+    return words, tags
+
+
+def convert(
+    input_path: str | Path,
+    output_path: str | Path,
+    options: ConllOptions = ConllOptions(),
+    output_scheme: str = "iob2",
+) -> ConversionSummary:
+    """Convert by the input's suffix: ``.jsonl`` to CoNLL, anything else to JSONL."""
+    if Path(input_path).suffix.lower() == ".jsonl":
+        return convert_jsonl_to_conll(input_path, output_path, output_scheme)
+    return convert_conll_to_jsonl(input_path, output_path, options)
+
+
+def read_documents(path: str | Path, options: ConllOptions = ConllOptions()) -> list[Document]:
+    """Documents from JSONL (by suffix ``.jsonl``) or from a CoNLL file."""
+    if Path(path).suffix.lower() == ".jsonl":
+        return [document for _, document in iter_jsonl(path)]
+    documents, _ = conll_to_documents(path, options)
+    return documents

@@ -1,0 +1,22 @@
+"""The one exception type for user mistakes: bad input files, flags or checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LukenerError(Exception):
+    """A problem the user can fix; the CLI prints it as one line, without a traceback."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+            where += ": "
+        return where + self.message
