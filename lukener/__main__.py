@@ -1,0 +1,3 @@
+from lukener.cli.app import main
+
+main()

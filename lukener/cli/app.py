@@ -1,0 +1,37 @@
+"""The `lukener` Typer app: one command per module under lukener/cli."""
+
+from __future__ import annotations
+
+import typer
+
+from . import convert, prepare_data
+from .render import fail
+
+app = typer.Typer(
+    name="lukener",
+    help="Named entity recognition with LUKE-style span classification.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command("convert", help=convert.HELP, no_args_is_help=True)(convert.convert_command)
+app.command("prepare-data", help=prepare_data.HELP)(prepare_data.prepare_data_command)
+
+
+def _not_yet(name: str, what: str) -> None:
+    def command() -> None:
+        raise fail(f"`lukener {name}` is not available in this version yet")
+
+    app.command(name, help=f"{what} (not available in this version yet).")(command)
+
+
+_not_yet("train", "Fine-tune a span model")
+_not_yet("evaluate", "Evaluate a checkpoint against gold documents")
+_not_yet("predict", "Tag JSONL, CoNLL or raw text")
+_not_yet("compare", "Evaluate several checkpoints side by side")
+
+
+def main() -> None:
+    app()

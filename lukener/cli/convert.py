@@ -1,0 +1,101 @@
+"""`lukener convert`: CoNLL to document JSONL and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lukener.convert import ConllOptions, ConversionSummary, convert, no_space_for
+from lukener.errors import LukenerError
+from lukener.schemes import normalize_scheme
+
+from .render import console, reports_user_errors
+
+HELP = """Convert CoNLL column files to document JSONL, or JSONL back to CoNLL.
+
+The direction follows INPUT: a `.jsonl` file becomes CoNLL (word and tag,
+tab-separated), anything else is read as CoNLL and becomes JSONL.
+
+Examples:
+
+  lukener convert eng.train train.jsonl
+
+  lukener convert ner.txt wnut.jsonl --sentences-per-document 10
+
+  lukener convert iob_sents.txt ja.jsonl --language ja
+
+  lukener convert train.jsonl train.bioes.conll --scheme bioes
+"""
+
+
+@reports_user_errors
+def convert_command(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="INPUT", help="CoNLL file, or a .jsonl file to write back.")
+    ],
+    output_path: Annotated[Path, typer.Argument(metavar="OUTPUT", help="File to write.")],
+    scheme: Annotated[
+        str,
+        typer.Option(
+            help="Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bilou, io. Reading CoNLL, "
+            "auto detects it; writing CoNLL, auto means iob2.",
+        ),
+    ] = "auto",
+    word_column: Annotated[int, typer.Option(help="Column of the word (0 = first).")] = 0,
+    tag_column: Annotated[int, typer.Option(help="Column of the tag (-1 = last).")] = -1,
+    no_space: Annotated[
+        bool, typer.Option("--no-space", help="Join words without spaces (Japanese, Chinese).")
+    ] = False,
+    language: Annotated[
+        str | None, typer.Option(help="Language of the text; ja and zh imply --no-space.")
+    ] = None,
+    sentences_per_document: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Without -DOCSTART- lines, group this many sentences per document."
+        ),
+    ] = None,
+) -> None:
+    if scheme != "auto":
+        try:
+            scheme = normalize_scheme(scheme)
+        except ValueError as error:
+            raise LukenerError(f"--scheme: {error}") from None
+    options = ConllOptions(
+        scheme=scheme,
+        word_column=word_column,
+        tag_column=tag_column,
+        no_space=no_space_for(language, no_space),
+        sentences_per_document=sentences_per_document,
+    )
+    summary = convert(
+        input_path, output_path, options, output_scheme="iob2" if scheme == "auto" else scheme
+    )
+    console.print(summary_table(summary, input_path, output_path))
+
+
+def summary_table(summary: ConversionSummary, input_path: Path, output_path: Path) -> Table:
+    how = "detected" if summary.scheme_detected else "given"
+    table = Table(title=f"{input_path} -> {output_path}", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("documents", f"{summary.documents:,}")
+    table.add_row("sentences", f"{summary.sentences:,}")
+    table.add_row("tokens", f"{summary.tokens:,}")
+    for label, count in sorted(summary.entities.items()):
+        table.add_row(f"entities: {label}", f"{count:,}")
+    table.add_row("entities: all", f"{sum(summary.entities.values()):,}")
+    verb = "read" if summary.source_format == "conll" else "written"
+    table.add_row(f"scheme ({verb})", f"{summary.scheme.upper()} ({how})")
+    repairs = f"{summary.repairs:,}"
+    if summary.repair_lines:
+        lines = ", ".join(str(line) for line in summary.repair_lines)
+        more = ", ..." if summary.repairs > len(summary.repair_lines) else ""
+        repairs += f" (lines {lines}{more})"
+    table.add_row("ill-formed tags repaired", repairs)
+    if summary.empty_documents:
+        table.add_row("empty documents skipped", f"{summary.empty_documents:,}")
+    return table
