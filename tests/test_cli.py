@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_module_entry_point_lists_every_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lukener", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"COLUMNS": "120", "PATH": ""},
+    )
+    for command in ("convert", "train", "evaluate", "predict", "compare", "prepare-data"):
+        assert command in result.stdout
+
+
+def test_convert_help_has_examples(invoke) -> None:
+    result = invoke("convert", "--help")
+    assert result.exit_code == 0
+    assert "lukener convert eng.train train.jsonl" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "compare"])
+def test_commands_of_later_versions_say_so(invoke, command: str) -> None:
+    result = invoke(command)
+    assert result.exit_code == 1
+    assert result.stderr == f"error: `lukener {command}` is not available in this version yet\n"
