@@ -156,16 +156,18 @@ def convert_jsonl_to_conll(
     with atomic_text_writer(output_path) as stream:
         for line, document in documents:
             sentences = [
-                _tagged_words(example, scheme, source, line) for example in document.examples
+                tagged_words(example, scheme, source, line) for example in document.examples
             ]
             write_conll_document(stream, sentences, docstart)
             summary.count_document(document)
     return summary
 
 
-def _tagged_words(
-    example: Example, scheme: str, source: Path, line: int
+def tagged_words(
+    example: Example, scheme: str, source: Path, line: int | None
 ) -> tuple[list[str], list[str]]:
+    """The words of an example and their tags; entities must lie on word boundaries
+    and must not overlap."""
     word_spans = example.word_spans()
     start_index = {start: i for i, (start, _) in enumerate(word_spans)}
     end_index = {end: i for i, (_, end) in enumerate(word_spans)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import convert, prepare_data
+from . import convert, evaluate, predict, prepare_data, train
 from .render import fail
 
 app = typer.Typer(
@@ -18,6 +18,9 @@ app = typer.Typer(
 
 app.command("convert", help=convert.HELP, no_args_is_help=True)(convert.convert_command)
 app.command("prepare-data", help=prepare_data.HELP)(prepare_data.prepare_data_command)
+app.command("train", help=train.HELP, no_args_is_help=True)(train.train_command)
+app.command("evaluate", help=evaluate.HELP, no_args_is_help=True)(evaluate.evaluate_command)
+app.command("predict", help=predict.HELP, no_args_is_help=True)(predict.predict_command)
 
 
 def _not_yet(name: str, what: str) -> None:
@@ -27,9 +30,6 @@ def _not_yet(name: str, what: str) -> None:
     app.command(name, help=f"{what} (not available in this version yet).")(command)
 
 
-_not_yet("train", "Fine-tune a span model")
-_not_yet("evaluate", "Evaluate a checkpoint against gold documents")
-_not_yet("predict", "Tag JSONL, CoNLL or raw text")
 _not_yet("compare", "Evaluate several checkpoints side by side")
 
 

@@ -10,8 +10,12 @@ from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from lukener.errors import LukenerError
+from lukener.metrics import Metrics
+from lukener.span_encoding import EncodingStats
 
 console = Console(stderr=True, highlight=False)
 P = ParamSpec("P")
@@ -42,3 +46,76 @@ def reports_user_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(str(error)) from None
 
     return wrapper
+
+
+def metrics_table(metrics: Metrics, title: str) -> Table:
+    """Per-type and micro/macro scores with their counts."""
+    table = Table(title=title)
+    for column in ("type", "precision", "recall", "f1", "gold", "predicted", "correct"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for label, score in metrics.per_type.items():
+        counts = metrics.per_type_counts.get(label, {})
+        table.add_row(
+            label,
+            percent(score.precision),
+            percent(score.recall),
+            percent(score.f1),
+            str(counts.get("gold", "")),
+            str(counts.get("predicted", "")),
+            str(counts.get("correct", "")),
+        )
+    table.add_section()
+    micro = metrics.micro
+    table.add_row(
+        "micro",
+        percent(micro.precision),
+        percent(micro.recall),
+        percent(micro.f1),
+        str(metrics.gold),
+        str(metrics.predicted),
+        str(metrics.correct),
+        style="bold",
+    )
+    table.add_row("macro", "", "", percent(metrics.macro_f1), "", "", "")
+    return table
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def encoding_notes(stats: EncodingStats) -> list[str]:
+    """What could not be encoded, said plainly (it still counts against recall)."""
+    notes = []
+    if stats.unencodable:
+        notes.append(
+            f"{len(stats.unencodable)} of {stats.gold_entities} gold entities cannot be encoded "
+            "(longer than --max-mention-length subwords, off token boundaries, truncated or "
+            "duplicated); they count as misses"
+        )
+    if stats.truncated_sentences:
+        notes.append(
+            f"{stats.truncated_sentences} sentences are longer than the model's maximum length "
+            "and were truncated; spans past the cut were not scored as candidates"
+        )
+    return notes
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("sentences"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def quiet_transformers() -> None:
+    """Keep transformers' own logs and weight-loading bars out of a command's output."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    logging.disable_progress_bar()  # type: ignore[no-untyped-call]

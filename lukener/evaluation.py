@@ -1,0 +1,68 @@
+"""Evaluating a span model on gold documents: predict, then score against the original gold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lukener.convert import ConllOptions, read_documents
+from lukener.documents import Document
+from lukener.inference import Predictor
+from lukener.metrics import Metrics, score_documents
+from lukener.model import SpanModel, load_span_model
+from lukener.settings import EncodingSettings
+from lukener.span_encoding import EncodingStats
+from lukener.training import check_labels
+
+
+@dataclass
+class EvaluationResult:
+    checkpoint: str
+    settings: EncodingSettings
+    metrics: Metrics
+    stats: EncodingStats
+    documents: int
+    sentences: int
+
+
+def evaluate_documents(
+    span_model: SpanModel,
+    documents: Sequence[Document],
+    settings: EncodingSettings | None = None,
+    batch_size: int = 32,
+    nested: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationResult:
+    """Scores of ``span_model`` on ``documents``, optionally with other encoding settings
+    (the model is reused as loaded)."""
+    model = span_model if settings is None else replace(span_model, settings=settings)
+    predictor = Predictor(model, batch_size=batch_size, nested=nested)
+    predicted = list(predictor.predict(documents, progress))
+    metrics = score_documents(documents, predicted, len(predictor.stats.unencodable))
+    return EvaluationResult(
+        checkpoint=span_model.source,
+        settings=model.settings,
+        metrics=metrics,
+        stats=predictor.stats,
+        documents=len(documents),
+        sentences=sum(len(d.examples) for d in documents),
+    )
+
+
+def evaluate_checkpoint(
+    checkpoint: str,
+    data: Path,
+    overrides: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    nested: bool = False,
+    conll_options: ConllOptions | None = None,
+    device: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> EvaluationResult:
+    """``lukener evaluate``: load a checkpoint, read JSONL or CoNLL gold, score."""
+    documents = read_documents(data, conll_options or ConllOptions())
+    span_model = load_span_model(checkpoint, overrides=overrides, device=device)
+    check_labels(documents, span_model.labels, data)
+    return evaluate_documents(span_model, documents, None, batch_size, nested, progress)

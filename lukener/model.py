@@ -1,0 +1,137 @@
+"""Loading span models and their tokenizers from a hub id or a local checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import torch
+
+from lukener.errors import LukenerError
+from lukener.settings import EncodingSettings, load_settings_file
+
+NON_ENTITY_LABEL = "O"
+NON_ENTITY_NAMES = ("O", "NIL")
+
+
+@dataclass
+class SpanModel:
+    """A ``LukeForEntitySpanClassification`` with what is needed to encode its input."""
+
+    model: Any
+    tokenizer: Any
+    settings: EncodingSettings
+    id2label: dict[int, str]
+    entity_mask_id: int
+    entity_pad_id: int
+    source: str
+
+    @property
+    def labels(self) -> list[str]:
+        """Entity labels, without the non-entity label 0."""
+        return [self.id2label[i] for i in sorted(self.id2label) if i != 0]
+
+    @property
+    def device(self) -> torch.device:
+        device: torch.device = next(self.model.parameters()).device
+        return device
+
+
+def _check_source(name_or_path: str) -> None:
+    path = Path(name_or_path)
+    if path.exists():
+        if not path.is_dir():
+            raise LukenerError("not a checkpoint directory (it is a file)", path)
+        if not (path / "config.json").is_file():
+            raise LukenerError("not a checkpoint directory: it has no config.json", path)
+    elif name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
+        raise LukenerError("no such checkpoint directory", path)
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    _check_source(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as error:
+        raise LukenerError(f"cannot load the tokenizer of {name_or_path!r}: {error}") from None
+    if not tokenizer.is_fast:
+        raise LukenerError(f"{name_or_path!r} has no fast tokenizer; lukener needs offsets")
+    return tokenizer
+
+
+def entity_special_ids(tokenizer: Any, saved: dict[str, Any] | None) -> tuple[int, int]:
+    """The ``[MASK]`` and ``[PAD]`` entity ids: from a LUKE/mLUKE tokenizer, else saved."""
+    mask = getattr(tokenizer, "entity_mask_token_id", None)
+    pad = getattr(tokenizer, "entity_pad_token_id", None)
+    if (mask is None or pad is None) and saved:
+        vocab = saved.get("entity_vocab", {})
+        mask, pad = vocab.get("[MASK]"), vocab.get("[PAD]")
+    if mask is None or pad is None:
+        raise LukenerError("cannot tell the entity [MASK] and [PAD] ids of this checkpoint")
+    return int(mask), int(pad)
+
+
+def load_span_model(
+    name_or_path: str,
+    labels: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    device: str | None = None,
+) -> SpanModel:
+    """Load a span model from a hub id or a directory.
+
+    With ``labels`` (entity labels, without the non-entity one), a new classification
+    head is made for them (training from a pretrained LUKE or mLUKE); otherwise the
+    checkpoint's own ``id2label`` is used, whose label 0 is the non-entity label.
+    ``overrides`` replace encoding settings saved with the checkpoint.
+    """
+    from transformers import AutoConfig, LukeForEntitySpanClassification
+
+    _check_source(name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(name_or_path)
+    except (OSError, ValueError) as error:
+        raise LukenerError(f"cannot load the checkpoint {name_or_path!r}: {error}") from None
+    if config.model_type != "luke":
+        raise LukenerError(
+            f"{name_or_path!r} is a {config.model_type!r} model; lukener loads LUKE and mLUKE "
+            "checkpoints (model_type 'luke')"
+        )
+    tokenizer = load_tokenizer(name_or_path)
+    saved = load_settings_file(name_or_path) if Path(name_or_path).is_dir() else None
+
+    if labels is not None:
+        id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
+        config.num_labels = len(id2label)
+        config.id2label = id2label
+        config.label2id = {label: i for i, label in id2label.items()}
+    else:
+        id2label = {int(i): str(label) for i, label in config.id2label.items()}
+        if not id2label or 0 not in id2label:
+            raise LukenerError(f"{name_or_path!r} has no id2label with a non-entity label 0")
+        misplaced = [i for i, name in id2label.items() if name in NON_ENTITY_NAMES and i != 0]
+        if misplaced:
+            raise LukenerError(
+                f"{name_or_path!r}: the non-entity label must be label 0, found it at {misplaced}"
+            )
+
+    try:
+        model = LukeForEntitySpanClassification.from_pretrained(name_or_path, config=config)
+    except (OSError, ValueError) as error:
+        raise LukenerError(f"cannot load the weights of {name_or_path!r}: {error}") from None
+
+    settings = EncodingSettings()
+    if saved is not None and isinstance(saved.get("encoding"), dict):
+        settings = EncodingSettings.from_json(saved["encoding"])
+    settings = settings.with_overrides(**(overrides or {}))
+    # RoBERTa-style positions start after the padding index.
+    model_limit = config.max_position_embeddings - config.pad_token_id - 1
+    if settings.max_sequence_length > model_limit:
+        settings = settings.with_overrides(max_sequence_length=model_limit)
+
+    mask_id, pad_id = entity_special_ids(tokenizer, saved)
+    target = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = cast(Any, model).to(target)
+    return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)

@@ -1,0 +1,138 @@
+"""``lukener predict``: tag JSONL, CoNLL or raw text, streaming the output as it goes."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from lukener.atomic_write import atomic_text_writer
+from lukener.conll import write_conll_document
+from lukener.convert import ConllOptions, conll_to_documents, tagged_words
+from lukener.documents import Document, iter_jsonl, write_jsonl_document
+from lukener.errors import LukenerError
+from lukener.inference import Predictor
+from lukener.model import load_span_model
+from lukener.span_encoding import EncodingStats
+from lukener.text_input import text_documents
+
+INPUT_FORMATS = ("auto", "jsonl", "conll", "text")
+OUTPUT_FORMATS = ("jsonl", "conll")
+_CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes", ".tsv")
+
+
+@dataclass
+class PredictionSummary:
+    documents: int
+    sentences: int
+    entities: int
+    stats: EncodingStats
+    input_format: str
+
+
+def sniff_format(path: Path) -> str:
+    """``jsonl``, ``conll`` or ``text``, from the suffix or else the first lines."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return "jsonl"
+    if suffix in _CONLL_SUFFIXES:
+        return "conll"
+    try:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            head = [line for line in (next(stream, "") for _ in range(50)) if line.strip()]
+    except OSError as error:
+        raise LukenerError(f"cannot read the file: {error.strerror}", path) from None
+    if head and head[0].lstrip().startswith("{"):
+        return "jsonl"
+    rows = [line.split("\t") if "\t" in line else line.split() for line in head]
+    tagged = [r for r in rows if len(r) >= 2 and (r[-1] == "O" or r[-1][1:2] == "-")]
+    return "conll" if head and len(tagged) == len(rows) else "text"
+
+
+def input_documents(
+    source: str, input_format: str, language: str, conll_options: ConllOptions
+) -> tuple[Iterator[Document], str, contextlib.ExitStack]:
+    """Documents of the input, streamed where the format allows (JSONL, text)."""
+    stack = contextlib.ExitStack()
+    if source == "-":
+        if input_format not in ("auto", "text"):
+            raise LukenerError("standard input is read as raw text; use a file for JSONL/CoNLL")
+        return text_documents(sys.stdin, "stdin", language), "text", stack
+    path = Path(source)
+    if not path.is_file():
+        raise LukenerError("no such input file", path)
+    chosen = sniff_format(path) if input_format == "auto" else input_format
+    if chosen == "jsonl":
+        return (document for _, document in iter_jsonl(path)), chosen, stack
+    if chosen == "conll":
+        documents, _ = conll_to_documents(path, conll_options)
+        return iter(documents), chosen, stack
+    stream = stack.enter_context(path.open(encoding="utf-8"))
+    return text_documents(_checked_lines(stream, path), path.name, language), chosen, stack
+
+
+def _checked_lines(stream: TextIO, path: Path) -> Iterator[str]:
+    line_number = 0
+    try:
+        for line in stream:
+            line_number += 1
+            yield line
+    except UnicodeDecodeError as error:
+        raise LukenerError(
+            f"undecodable bytes at byte {error.start} (the file must be UTF-8)",
+            path,
+            line_number + 1,
+        ) from None
+
+
+def predict(
+    checkpoint: str,
+    source: str,
+    output: str | None,
+    output_format: str = "jsonl",
+    input_format: str = "auto",
+    language: str = "auto",
+    overrides: dict[str, Any] | None = None,
+    batch_size: int = 32,
+    nested: bool = False,
+    device: str | None = None,
+    conll_options: ConllOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PredictionSummary:
+    """Tag ``source`` (a path or ``-``) and write JSONL or CoNLL to ``output`` (``-``/None:
+    standard output). A file output is written as it goes and renamed into place at the end."""
+    if output_format not in OUTPUT_FORMATS:
+        raise LukenerError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}")
+    if input_format not in INPUT_FORMATS:
+        raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
+    span_model = load_span_model(checkpoint, overrides=overrides, device=device)
+    predictor = Predictor(span_model, batch_size=batch_size, nested=nested)
+    documents, chosen, stack = input_documents(
+        source, input_format, language, conll_options or ConllOptions()
+    )
+    counts = [0, 0, 0]
+    with stack:
+        target: contextlib.AbstractContextManager[TextIO]
+        if output in (None, "-"):
+            target = contextlib.nullcontext(sys.stdout)
+        else:
+            target = atomic_text_writer(output)
+        with target as stream:
+            for document in predictor.predict(documents, progress):
+                _write(stream, document, output_format, output or "-")
+                counts[0] += 1
+                counts[1] += len(document.examples)
+                counts[2] += sum(len(e.entities) for e in document.examples)
+                stream.flush()
+    return PredictionSummary(counts[0], counts[1], counts[2], predictor.stats, chosen)
+
+
+def _write(stream: TextIO, document: Document, output_format: str, name: str) -> None:
+    if output_format == "jsonl":
+        write_jsonl_document(stream, document)
+        return
+    sentences = [tagged_words(example, "iob2", Path(name), None) for example in document.examples]
+    write_conll_document(stream, sentences, docstart=True)

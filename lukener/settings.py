@@ -1,0 +1,87 @@
+"""How a span model encodes its input: saved with every checkpoint as ``lukener.json``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from lukener.errors import LukenerError
+
+SETTINGS_FILE = "lukener.json"
+TOKENIZATION_UNITS = ("raw", "words")
+ENTITY_ATTENTION_MASKS = ("standard", "legacy")
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """The settings that must be the same at training and inference to encode alike.
+
+    - ``tokenization``: ``raw`` tokenizes each sentence's text at once (naist-nlp/luke-ner);
+      ``words`` tokenizes word by word with a prefix space (the official LUKE reader).
+    - ``pretokenize``: with ``raw``, tokenize word by word so that no token crosses a word
+      boundary (``words`` always does).
+    - ``max_mention_length``: longest candidate span, in subword tokens.
+    - ``max_entity_length``: spans per model input (chunk).
+    - ``max_sequence_length``: word tokens per input, special tokens included.
+    - ``entity_attention_mask``: ``standard``, or ``legacy`` to feed the mask the original
+      LUKE training code computed (``entity_ids != 0``), which some checkpoints need.
+    """
+
+    tokenization: str = "raw"
+    pretokenize: bool = False
+    max_mention_length: int = 16
+    max_entity_length: int = 64
+    max_sequence_length: int = 512
+    entity_attention_mask: str = "standard"
+
+    def __post_init__(self) -> None:
+        if self.tokenization not in TOKENIZATION_UNITS:
+            raise LukenerError(
+                f"tokenization must be one of {', '.join(TOKENIZATION_UNITS)}, "
+                f"not {self.tokenization!r}"
+            )
+        if self.entity_attention_mask not in ENTITY_ATTENTION_MASKS:
+            raise LukenerError(
+                f"entity attention mask must be one of {', '.join(ENTITY_ATTENTION_MASKS)}, "
+                f"not {self.entity_attention_mask!r}"
+            )
+        for name in ("max_mention_length", "max_entity_length"):
+            if getattr(self, name) < 1:
+                raise LukenerError(f"{name.replace('_', '-')} must be at least 1")
+        if self.max_sequence_length < 3:
+            raise LukenerError("max-sequence-length must be at least 3")
+
+    def with_overrides(self, **overrides: Any) -> EncodingSettings:
+        """A copy with the given settings replaced; ``None`` values keep the current one."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EncodingSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def save_settings(directory: str | Path, settings: EncodingSettings, **extra: Any) -> None:
+    path = Path(directory) / SETTINGS_FILE
+    path.write_text(
+        json.dumps({"encoding": settings.to_json(), **extra}, indent=2) + "\n", encoding="utf-8"
+    )
+
+
+def load_settings_file(directory: str | Path) -> dict[str, Any] | None:
+    """The raw content of ``lukener.json`` in a checkpoint directory, if there is one."""
+    path = Path(directory) / SETTINGS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise LukenerError(f"broken JSON at line {error.lineno}: {error.msg}", path) from None
+    if not isinstance(data, dict):
+        raise LukenerError("expected a JSON object", path)
+    return data

@@ -1,0 +1,299 @@
+"""Fine-tuning a span model with the Hugging Face ``Trainer``.
+
+Works on one device or many (``torchrun``, ``accelerate launch``): the ``Trainer``
+handles the processes, and only the main process writes the final files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lukener.documents import Document
+from lukener.errors import LukenerError
+from lukener.inference import assemble_document, collator_for, score_chunk
+from lukener.metrics import Metrics, score_documents
+from lukener.model import SpanModel, load_span_model
+from lukener.settings import SETTINGS_FILE, save_settings
+from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
+
+CHECKPOINTS_DIR = "checkpoints"
+METRICS_FILE = "metrics.json"
+LOG_FILE = "training_log.jsonl"
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """``lukener train`` settings; the defaults are naist-nlp/luke-ner's."""
+
+    train: Path
+    model: str
+    output_dir: Path
+    validation: Path | None = None
+    epochs: float = 5.0
+    max_steps: int = -1
+    batch_size: int = 8
+    eval_batch_size: int = 32
+    learning_rate: float = 1e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    gradient_accumulation_steps: int = 1
+    max_entity_length: int = 64
+    max_mention_length: int = 16
+    tokenization: str = "raw"
+    pretokenize: bool = False
+    seed: int = 42
+    bf16: bool = False
+    fp16: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    early_stopping_patience: int | None = None
+    logging_steps: int = 50
+    no_space: bool = False
+    keep_checkpoints: bool = False
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: Metrics | None
+    train_stats: EncodingStats
+    validation_stats: EncodingStats | None
+    global_steps: int
+    train_seconds: float
+    steps_per_second: float
+    labels: list[str] = field(default_factory=list)
+
+
+class ChunkDataset(torch.utils.data.Dataset[SpanChunk]):
+    def __init__(self, chunks: Sequence[SpanChunk]):
+        self.chunks = list(chunks)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, index: int) -> SpanChunk:
+        return self.chunks[index]
+
+
+def encode_documents(
+    encoder: SpanEncoder, documents: Sequence[Document]
+) -> tuple[list[tuple[Document, list[SpanChunk]]], EncodingStats]:
+    stats = EncodingStats()
+    encoded = []
+    for document in documents:
+        chunks, document_stats = encoder.encode_document(document)
+        stats.add(document_stats)
+        encoded.append((document, chunks))
+    return encoded, stats
+
+
+def metrics_from_logits(
+    span_model: SpanModel,
+    encoded: list[tuple[Document, list[SpanChunk]]],
+    logits: Any,
+    unencodable: int,
+) -> Metrics:
+    """Decode the logits of every chunk (in dataset order) and score against the gold."""
+    predicted = []
+    row = 0
+    for document, chunks in encoded:
+        scored = []
+        for chunk in chunks:
+            scored.append(score_chunk(chunk, torch.as_tensor(logits[row])))
+            row += 1
+        predicted.append(assemble_document(document, chunks, scored, span_model.id2label))
+    return score_documents([d for d, _ in encoded], predicted, unencodable)
+
+
+def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
+    """Fail on gold labels the model cannot predict."""
+    found = {e.label for d in documents for x in d.examples for e in x.entities}
+    unknown = sorted(found - set(known))
+    if unknown:
+        raise LukenerError(
+            f"labels {', '.join(unknown)} are not among the model's labels "
+            f"({', '.join(known) or 'none'})",
+            path,
+        )
+
+
+def prepare_output_dir(options: TrainOptions) -> None:
+    directory = options.output_dir
+    if not directory.exists() or not any(directory.iterdir()) or options.resume:
+        return
+    if not options.overwrite:
+        raise LukenerError(
+            "the output directory exists and is not empty; pass --overwrite to replace it "
+            "or --resume to continue its training",
+            directory,
+        )
+    if not ((directory / SETTINGS_FILE).exists() or (directory / CHECKPOINTS_DIR).exists()):
+        raise LukenerError(
+            "refusing to overwrite a directory that is not a lukener output", directory
+        )
+    shutil.rmtree(directory)
+
+
+def last_checkpoint(directory: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = directory / CHECKPOINTS_DIR
+    if not checkpoints.is_dir():
+        return None
+    found: str | None = get_last_checkpoint(str(checkpoints))  # type: ignore[no-untyped-call]
+    return found
+
+
+def train(options: TrainOptions) -> TrainResult:
+    """Fine-tune ``options.model`` on ``options.train``; the best epoch by validation F1
+    is kept. Returns what the run measured."""
+    from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+    from lukener.convert import ConllOptions, read_documents
+
+    prepare_output_dir(options)
+    conll = ConllOptions(no_space=options.no_space)
+    train_documents = read_documents(options.train, conll)
+    labels = sorted({e.label for d in train_documents for x in d.examples for e in x.entities})
+    if not labels:
+        raise LukenerError("the training data has no entities", options.train)
+    validation_documents = None
+    if options.validation is not None:
+        validation_documents = read_documents(options.validation, conll)
+        check_labels(validation_documents, labels, options.validation)
+
+    span_model = load_span_model(
+        options.model,
+        labels=labels,
+        overrides={
+            "tokenization": options.tokenization,
+            "pretokenize": options.pretokenize,
+            "max_entity_length": options.max_entity_length,
+            "max_mention_length": options.max_mention_length,
+            "entity_attention_mask": "standard",
+        },
+        device="cpu",  # the Trainer places the model
+    )
+    label2id = {label: i for i, label in span_model.id2label.items()}
+    encoder = SpanEncoder(span_model.tokenizer, span_model.settings, label2id)
+    train_encoded, train_stats = encode_documents(encoder, train_documents)
+    train_chunks = [chunk for _, chunks in train_encoded for chunk in chunks]
+    validation_encoded: list[tuple[Document, list[SpanChunk]]] = []
+    validation_stats = None
+    if validation_documents is not None:
+        validation_encoded, validation_stats = encode_documents(encoder, validation_documents)
+    validation_chunks = [chunk for _, chunks in validation_encoded for chunk in chunks]
+    unencodable = len(validation_stats.unencodable) if validation_stats else 0
+
+    def compute_metrics(prediction: Any) -> dict[str, float]:
+        logits = prediction.predictions
+        if isinstance(logits, tuple):
+            logits = logits[0]
+        metrics = metrics_from_logits(span_model, validation_encoded, logits, unencodable)
+        return {
+            "precision": metrics.micro.precision,
+            "recall": metrics.micro.recall,
+            "f1": metrics.micro.f1,
+            "macro_f1": metrics.macro_f1,
+        }
+
+    has_validation = bool(validation_chunks)
+    arguments = TrainingArguments(
+        output_dir=str(options.output_dir / CHECKPOINTS_DIR),
+        num_train_epochs=options.epochs,
+        max_steps=options.max_steps,
+        per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.eval_batch_size,
+        gradient_accumulation_steps=options.gradient_accumulation_steps,
+        learning_rate=options.learning_rate,
+        weight_decay=options.weight_decay,
+        warmup_steps=options.warmup_ratio,
+        lr_scheduler_type="linear",
+        adam_beta1=0.9,
+        adam_beta2=0.98,
+        adam_epsilon=1e-6,
+        max_grad_norm=0.0,
+        seed=options.seed,
+        bf16=options.bf16,
+        fp16=options.fp16,
+        eval_strategy="epoch" if has_validation else "no",
+        save_strategy="epoch",
+        save_total_limit=2,
+        load_best_model_at_end=has_validation,
+        metric_for_best_model="f1" if has_validation else None,
+        greater_is_better=True if has_validation else None,
+        logging_steps=options.logging_steps,
+        report_to="none",
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    callbacks: list[TrainerCallback] = []
+    if options.early_stopping_patience and has_validation:
+        callbacks.append(
+            EarlyStoppingCallback(early_stopping_patience=options.early_stopping_patience)
+        )
+    trainer = Trainer(
+        model=span_model.model,
+        args=arguments,
+        data_collator=collator_for(span_model),
+        train_dataset=ChunkDataset(train_chunks),
+        eval_dataset=ChunkDataset(validation_chunks) if has_validation else None,
+        compute_metrics=compute_metrics if has_validation else None,
+        callbacks=callbacks,
+    )
+    resume_from = last_checkpoint(options.output_dir) if options.resume else None
+    if options.resume and resume_from is None:
+        raise LukenerError("--resume: no saved checkpoint to resume from", options.output_dir)
+    output = trainer.train(resume_from_checkpoint=resume_from)
+
+    metrics = None
+    if has_validation:
+        prediction = trainer.predict(ChunkDataset(validation_chunks))
+        metrics = metrics_from_logits(
+            span_model, validation_encoded, prediction.predictions, unencodable
+        )
+    if trainer.is_world_process_zero():
+        save_checkpoint(trainer, span_model, options, metrics)
+        if not options.keep_checkpoints:
+            # Intermediate checkpoints (optimizer states included) only serve --resume.
+            shutil.rmtree(options.output_dir / CHECKPOINTS_DIR, ignore_errors=True)
+    return TrainResult(
+        output_dir=options.output_dir,
+        metrics=metrics,
+        train_stats=train_stats,
+        validation_stats=validation_stats,
+        global_steps=trainer.state.global_step,
+        train_seconds=float(output.metrics.get("train_runtime", 0.0)),
+        steps_per_second=float(output.metrics.get("train_steps_per_second", 0.0)),
+        labels=labels,
+    )
+
+
+def save_checkpoint(
+    trainer: Any, span_model: SpanModel, options: TrainOptions, metrics: Metrics | None
+) -> None:
+    """The output directory: a Hugging Face checkpoint plus lukener's files."""
+    directory = options.output_dir
+    trainer.save_model(str(directory))
+    span_model.tokenizer.save_pretrained(str(directory))
+    save_settings(
+        directory,
+        span_model.settings,
+        entity_vocab={"[MASK]": span_model.entity_mask_id, "[PAD]": span_model.entity_pad_id},
+        trained_from=options.model,
+    )
+    if metrics is not None:
+        (directory / METRICS_FILE).write_text(
+            json.dumps(metrics.to_json(), indent=2) + "\n", encoding="utf-8"
+        )
+    with (directory / LOG_FILE).open("w", encoding="utf-8") as log:
+        for entry in trainer.state.log_history:
+            log.write(json.dumps(entry) + "\n")
