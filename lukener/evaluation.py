@@ -9,12 +9,12 @@ from typing import Any
 
 from lukener.convert import ConllOptions, read_documents
 from lukener.documents import Document
+from lukener.errors import LukenerError
 from lukener.inference import Predictor
 from lukener.metrics import Metrics, score_documents
 from lukener.model import SpanModel, load_span_model
 from lukener.settings import EncodingSettings
 from lukener.span_encoding import EncodingStats
-from lukener.training import check_labels
 
 
 @dataclass
@@ -25,6 +25,18 @@ class EvaluationResult:
     stats: EncodingStats
     documents: int
     sentences: int
+
+
+def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
+    """Fail on gold labels the model cannot predict."""
+    found = {e.label for d in documents for x in d.examples for e in x.entities}
+    unknown = sorted(found - set(known))
+    if unknown:
+        raise LukenerError(
+            f"labels {', '.join(unknown)} are not among the model's labels "
+            f"({', '.join(known) or 'none'})",
+            path,
+        )
 
 
 def evaluate_documents(

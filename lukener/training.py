@@ -7,18 +7,20 @@ handles the processes, and only the main process writes the final files.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
 from lukener.documents import Document
 from lukener.errors import LukenerError
-from lukener.inference import assemble_document, collator_for, score_chunk
-from lukener.metrics import Metrics, score_documents
+from lukener.evaluation import EvaluationResult, check_labels, evaluate_documents
+from lukener.inference import collator_for
+from lukener.metrics import Metrics
 from lukener.model import SpanModel, load_span_model
 from lukener.settings import SETTINGS_FILE, save_settings
 from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
@@ -26,6 +28,7 @@ from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
 CHECKPOINTS_DIR = "checkpoints"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "training_log.jsonl"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,20 @@ class TrainResult:
     train_seconds: float
     steps_per_second: float
     labels: list[str] = field(default_factory=list)
+    main_process: bool = True
 
 
-class ChunkDataset(torch.utils.data.Dataset[SpanChunk]):
-    def __init__(self, chunks: Sequence[SpanChunk]):
-        self.chunks = list(chunks)
+class ListDataset(torch.utils.data.Dataset[T]):
+    """Training chunks, or validation documents (read by the span evaluation)."""
+
+    def __init__(self, items: Sequence[T]):
+        self.items = list(items)
 
     def __len__(self) -> int:
-        return len(self.chunks)
+        return len(self.items)
 
-    def __getitem__(self, index: int) -> SpanChunk:
-        return self.chunks[index]
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
 
 
 def encode_documents(
@@ -92,36 +98,6 @@ def encode_documents(
         stats.add(document_stats)
         encoded.append((document, chunks))
     return encoded, stats
-
-
-def metrics_from_logits(
-    span_model: SpanModel,
-    encoded: list[tuple[Document, list[SpanChunk]]],
-    logits: Any,
-    unencodable: int,
-) -> Metrics:
-    """Decode the logits of every chunk (in dataset order) and score against the gold."""
-    predicted = []
-    row = 0
-    for document, chunks in encoded:
-        scored = []
-        for chunk in chunks:
-            scored.append(score_chunk(chunk, torch.as_tensor(logits[row])))
-            row += 1
-        predicted.append(assemble_document(document, chunks, scored, span_model.id2label))
-    return score_documents([d for d, _ in encoded], predicted, unencodable)
-
-
-def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
-    """Fail on gold labels the model cannot predict."""
-    found = {e.label for d in documents for x in d.examples for e in x.entities}
-    unknown = sorted(found - set(known))
-    if unknown:
-        raise LukenerError(
-            f"labels {', '.join(unknown)} are not among the model's labels "
-            f"({', '.join(known) or 'none'})",
-            path,
-        )
 
 
 def prepare_output_dir(options: TrainOptions) -> None:
@@ -151,10 +127,68 @@ def last_checkpoint(directory: Path) -> str | None:
     return found
 
 
+def distributed_backend() -> str | None:
+    """gloo for several CPU processes (torchrun on a machine without GPUs), else the default."""
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return "gloo" if several and not torch.cuda.is_available() else None
+
+
+def _span_trainer_class() -> type:
+    from transformers import Trainer
+
+    class SpanTrainer(Trainer):
+        """A Trainer whose evaluation is lukener's: predict the validation documents with the
+        model as it is now and score them against their gold, exactly as `lukener evaluate`.
+
+        Every process evaluates all documents, so the best-F1 choice agrees across processes.
+        """
+
+        def __init__(
+            self,
+            *args: Any,
+            span_model: SpanModel,
+            validation_documents: Sequence[Document],
+            **kwargs: Any,
+        ):
+            super().__init__(*args, **kwargs)
+            self.span_model = span_model
+            self.validation_documents = validation_documents
+
+        def evaluate_span_model(self) -> EvaluationResult:
+            model = self.accelerator.unwrap_model(self.model)
+            return evaluate_documents(
+                replace(self.span_model, model=model),
+                self.validation_documents,
+                batch_size=self.args.per_device_eval_batch_size,
+            )
+
+        def evaluate(
+            self,
+            eval_dataset: Any = None,
+            ignore_keys: Any = None,
+            metric_key_prefix: str = "eval",
+        ) -> dict[str, float]:
+            result = self.evaluate_span_model()
+            micro = result.metrics.micro
+            metrics = {
+                f"{metric_key_prefix}_precision": micro.precision,
+                f"{metric_key_prefix}_recall": micro.recall,
+                f"{metric_key_prefix}_f1": micro.f1,
+                f"{metric_key_prefix}_macro_f1": result.metrics.macro_f1,
+            }
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(
+                self.args, self.state, self.control, metrics
+            )
+            return metrics
+
+    return SpanTrainer
+
+
 def train(options: TrainOptions) -> TrainResult:
     """Fine-tune ``options.model`` on ``options.train``; the best epoch by validation F1
     is kept. Returns what the run measured."""
-    from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+    from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments, set_seed
 
     from lukener.convert import ConllOptions, read_documents
 
@@ -169,6 +203,7 @@ def train(options: TrainOptions) -> TrainResult:
         validation_documents = read_documents(options.validation, conll)
         check_labels(validation_documents, labels, options.validation)
 
+    set_seed(options.seed)  # before the new classification head is initialised
     span_model = load_span_model(
         options.model,
         labels=labels,
@@ -185,26 +220,8 @@ def train(options: TrainOptions) -> TrainResult:
     encoder = SpanEncoder(span_model.tokenizer, span_model.settings, label2id)
     train_encoded, train_stats = encode_documents(encoder, train_documents)
     train_chunks = [chunk for _, chunks in train_encoded for chunk in chunks]
-    validation_encoded: list[tuple[Document, list[SpanChunk]]] = []
-    validation_stats = None
-    if validation_documents is not None:
-        validation_encoded, validation_stats = encode_documents(encoder, validation_documents)
-    validation_chunks = [chunk for _, chunks in validation_encoded for chunk in chunks]
-    unencodable = len(validation_stats.unencodable) if validation_stats else 0
 
-    def compute_metrics(prediction: Any) -> dict[str, float]:
-        logits = prediction.predictions
-        if isinstance(logits, tuple):
-            logits = logits[0]
-        metrics = metrics_from_logits(span_model, validation_encoded, logits, unencodable)
-        return {
-            "precision": metrics.micro.precision,
-            "recall": metrics.micro.recall,
-            "f1": metrics.micro.f1,
-            "macro_f1": metrics.macro_f1,
-        }
-
-    has_validation = bool(validation_chunks)
+    has_validation = bool(validation_documents)
     arguments = TrainingArguments(
         output_dir=str(options.output_dir / CHECKPOINTS_DIR),
         num_train_epochs=options.epochs,
@@ -234,19 +251,21 @@ def train(options: TrainOptions) -> TrainResult:
         remove_unused_columns=False,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        ddp_backend=distributed_backend(),
     )
     callbacks: list[TrainerCallback] = []
     if options.early_stopping_patience and has_validation:
         callbacks.append(
             EarlyStoppingCallback(early_stopping_patience=options.early_stopping_patience)
         )
-    trainer = Trainer(
+    trainer = _span_trainer_class()(
+        span_model=span_model,
+        validation_documents=validation_documents or [],
         model=span_model.model,
         args=arguments,
         data_collator=collator_for(span_model),
-        train_dataset=ChunkDataset(train_chunks),
-        eval_dataset=ChunkDataset(validation_chunks) if has_validation else None,
-        compute_metrics=compute_metrics if has_validation else None,
+        train_dataset=ListDataset(train_chunks),
+        eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
     )
     resume_from = last_checkpoint(options.output_dir) if options.resume else None
@@ -255,11 +274,10 @@ def train(options: TrainOptions) -> TrainResult:
     output = trainer.train(resume_from_checkpoint=resume_from)
 
     metrics = None
-    if has_validation:
-        prediction = trainer.predict(ChunkDataset(validation_chunks))
-        metrics = metrics_from_logits(
-            span_model, validation_encoded, prediction.predictions, unencodable
-        )
+    validation_stats = None
+    if validation_documents:
+        final = trainer.evaluate_span_model()
+        metrics, validation_stats = final.metrics, final.stats
     if trainer.is_world_process_zero():
         save_checkpoint(trainer, span_model, options, metrics)
         if not options.keep_checkpoints:
@@ -274,6 +292,7 @@ def train(options: TrainOptions) -> TrainResult:
         train_seconds=float(output.metrics.get("train_runtime", 0.0)),
         steps_per_second=float(output.metrics.get("train_steps_per_second", 0.0)),
         labels=labels,
+        main_process=trainer.is_world_process_zero(),
     )
 
 

@@ -65,3 +65,63 @@ def tiny_mluke(tmp_path_factory, mluke_tokenizer) -> Path:
     from tests.tiny_models import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("tiny-mluke"), mluke_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def wnut_small(tmp_path_factory) -> Path:
+    """The first 32 tweets of WNUT-16 as JSONL (the overfit set)."""
+    from lukener.convert import ConllOptions, conll_to_documents
+    from lukener.corpora import wnut16_source
+    from lukener.documents import write_jsonl
+
+    documents, _ = conll_to_documents(wnut16_source(), ConllOptions())
+    path = tmp_path_factory.mktemp("wnut") / "small.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        write_jsonl(stream, documents[:32])
+    return path
+
+
+@pytest.fixture(scope="session")
+def japanese_small(tmp_path_factory) -> Path:
+    from lukener.convert import ConllOptions, conll_to_documents
+    from lukener.corpora import japanese_source
+    from lukener.documents import write_jsonl
+
+    documents, _ = conll_to_documents(japanese_source(), ConllOptions(no_space=True))
+    path = tmp_path_factory.mktemp("ja") / "small.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        write_jsonl(stream, documents[:16])
+    return path
+
+
+def _train(runner: CliRunner, *args: str | os.PathLike[str]) -> None:
+    result = runner.invoke(app, ["train", *(str(a) for a in args)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="session")
+def trained_luke(tmp_path_factory, tiny_luke: Path, wnut_small: Path) -> Path:
+    """A tiny LUKE span model overfit on 32 tweets through `lukener train`."""
+    output = tmp_path_factory.mktemp("trained-luke") / "run"
+    runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+    _train(
+        runner,
+        "--train", wnut_small, "--validation", wnut_small, "--model", tiny_luke,
+        "--output-dir", output, "--epochs", "40", "--learning-rate", "5e-3",
+        "--warmup-ratio", "0", "--batch-size", "8",
+    )  # fmt: skip
+    return output
+
+
+@pytest.fixture(scope="session")
+def trained_mluke(tmp_path_factory, tiny_mluke: Path, japanese_small: Path) -> Path:
+    """A tiny mLUKE span model (lite entity vocabulary) briefly trained on Japanese."""
+    output = tmp_path_factory.mktemp("trained-mluke") / "run"
+    runner = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"})
+    _train(
+        runner,
+        "--train", japanese_small, "--validation", japanese_small, "--model", tiny_mluke,
+        "--output-dir", output, "--epochs", "3", "--learning-rate", "5e-3",
+        "--pretokenize",
+    )  # fmt: skip
+    return output

@@ -101,6 +101,8 @@ def train_command(
             no_space=no_space,
         )
     )
+    if not result.main_process:
+        return
     if result.metrics is not None:
         console.print(metrics_table(result.metrics, f"best checkpoint on {validation}"))
     if result.validation_stats is not None:
