@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class PredictionSummary:
     entities: int
     stats: EncodingStats
     input_format: str
+    seconds: float
 
 
 def sniff_format(path: Path) -> str:
@@ -109,6 +111,7 @@ def predict(
     if input_format not in INPUT_FORMATS:
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
     span_model = load_span_model(checkpoint, overrides=overrides, device=device)
+    started = time.perf_counter()
     predictor = Predictor(span_model, batch_size=batch_size, nested=nested)
     documents, chosen, stack = input_documents(
         source, input_format, language, conll_options or ConllOptions()
@@ -127,7 +130,8 @@ def predict(
                 counts[1] += len(document.examples)
                 counts[2] += sum(len(e.entities) for e in document.examples)
                 stream.flush()
-    return PredictionSummary(counts[0], counts[1], counts[2], predictor.stats, chosen)
+    seconds = time.perf_counter() - started
+    return PredictionSummary(counts[0], counts[1], counts[2], predictor.stats, chosen, seconds)
 
 
 def _write(stream: TextIO, document: Document, output_format: str, name: str) -> None:

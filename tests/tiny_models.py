@@ -126,3 +126,18 @@ def build_checkpoint(
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def main() -> None:
+    """``python -m tests.tiny_models DIR``: tiny random pretrained LUKE and mLUKE, for
+    trying lukener offline (their scores mean nothing but that the pipeline runs)."""
+    import sys
+
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
+    luke = build_checkpoint(target / "tiny-luke", build_luke_tokenizer(lite=False))
+    mluke = build_checkpoint(target / "tiny-mluke", build_mluke_tokenizer(lite=True))
+    print(f"tiny pretrained LUKE in {luke}, tiny mLUKE (lite entity vocabulary) in {mluke}")
+
+
+if __name__ == "__main__":
+    main()

@@ -73,7 +73,8 @@ def predict_command(
         )
     console.print(
         f"tagged {summary.documents:,} documents, {summary.sentences:,} sentences "
-        f"({summary.input_format}): {summary.entities:,} entities"
+        f"({summary.input_format}): {summary.entities:,} entities in {summary.seconds:.1f} s "
+        f"({summary.sentences / max(summary.seconds, 1e-9):,.1f} sentences/s)"
         + ("" if output in (None, "-") else f" -> {output}")
     )
     for note in encoding_notes(summary.stats):
