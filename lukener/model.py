@@ -38,6 +38,12 @@ class SpanModel:
         return device
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of a library's error: hub errors run over many lines."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _check_source(name_or_path: str) -> None:
     path = Path(name_or_path)
     if path.exists():
@@ -56,7 +62,9 @@ def load_tokenizer(name_or_path: str) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError) as error:
-        raise LukenerError(f"cannot load the tokenizer of {name_or_path!r}: {error}") from None
+        raise LukenerError(
+            f"cannot load the tokenizer of {name_or_path!r}: {first_line(error)}"
+        ) from None
     if not tokenizer.is_fast:
         raise LukenerError(f"{name_or_path!r} has no fast tokenizer; lukener needs offsets")
     return tokenizer
@@ -93,14 +101,18 @@ def load_span_model(
     try:
         config = AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError) as error:
-        raise LukenerError(f"cannot load the checkpoint {name_or_path!r}: {error}") from None
-    if config.model_type != "luke":
         raise LukenerError(
-            f"{name_or_path!r} is a {config.model_type!r} model; lukener loads LUKE and mLUKE "
-            "checkpoints (model_type 'luke')"
-        )
-    tokenizer = load_tokenizer(name_or_path)
+            f"cannot load the checkpoint {name_or_path!r}: {first_line(error)}"
+        ) from None
     saved = load_settings_file(name_or_path) if Path(name_or_path).is_dir() else None
+    if config.model_type != "luke":
+        if labels is None:
+            raise LukenerError(
+                f"{name_or_path!r} is a {config.model_type!r} encoder, not a LUKE span model: "
+                f"train one from it first (lukener train --model {name_or_path} ...)"
+            )
+        return _adopted_span_model(name_or_path, labels, overrides, device)
+    tokenizer = load_tokenizer(name_or_path)
 
     if labels is not None:
         id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
@@ -118,10 +130,28 @@ def load_span_model(
             )
 
     try:
-        model = LukeForEntitySpanClassification.from_pretrained(name_or_path, config=config)
+        model = LukeForEntitySpanClassification.from_pretrained(
+            name_or_path, config=config, ignore_mismatched_sizes=labels is not None
+        )
     except (OSError, ValueError) as error:
-        raise LukenerError(f"cannot load the weights of {name_or_path!r}: {error}") from None
+        raise LukenerError(
+            f"cannot load the weights of {name_or_path!r}: {first_line(error)}"
+        ) from None
 
+    settings = _settings(config, saved, overrides)
+    mask_id, pad_id = entity_special_ids(tokenizer, saved)
+    model = cast(Any, model).to(_device(device))
+    return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)
+
+
+def _device(device: str | None) -> str:
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _settings(
+    config: Any, saved: dict[str, Any] | None, overrides: dict[str, Any] | None
+) -> EncodingSettings:
+    """Saved settings (or lukener's defaults), overridden, within the model's positions."""
     settings = EncodingSettings()
     if saved is not None and isinstance(saved.get("encoding"), dict):
         settings = EncodingSettings.from_json(saved["encoding"])
@@ -130,8 +160,25 @@ def load_span_model(
     model_limit = config.max_position_embeddings - config.pad_token_id - 1
     if settings.max_sequence_length > model_limit:
         settings = settings.with_overrides(max_sequence_length=model_limit)
+    return settings
 
-    mask_id, pad_id = entity_special_ids(tokenizer, saved)
-    target = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = cast(Any, model).to(target)
-    return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)
+
+def _adopted_span_model(
+    name_or_path: str, labels: list[str], overrides: dict[str, Any] | None, device: str | None
+) -> SpanModel:
+    """A new LUKE span model built from a BERT/RoBERTa/XLM-R encoder (see adoption.py)."""
+    from lukener.adoption import adopt_encoder
+
+    id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
+    model, tokenizer, entity_vocab = adopt_encoder(name_or_path, id2label=id2label)
+    settings = _settings(model.config, None, overrides)
+    model = model.to(_device(device))
+    return SpanModel(
+        model,
+        tokenizer,
+        settings,
+        id2label,
+        entity_vocab["[MASK]"],
+        entity_vocab["[PAD]"],
+        name_or_path,
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import convert, evaluate, predict, prepare_data, train
-from .render import fail
+from . import compare, convert, evaluate, predict, prepare_data, train
 
 app = typer.Typer(
     name="lukener",
@@ -21,16 +20,7 @@ app.command("prepare-data", help=prepare_data.HELP)(prepare_data.prepare_data_co
 app.command("train", help=train.HELP, no_args_is_help=True)(train.train_command)
 app.command("evaluate", help=evaluate.HELP, no_args_is_help=True)(evaluate.evaluate_command)
 app.command("predict", help=predict.HELP, no_args_is_help=True)(predict.predict_command)
-
-
-def _not_yet(name: str, what: str) -> None:
-    def command() -> None:
-        raise fail(f"`lukener {name}` is not available in this version yet")
-
-    app.command(name, help=f"{what} (not available in this version yet).")(command)
-
-
-_not_yet("compare", "Evaluate several checkpoints side by side")
+app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare_command)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ DEBUG_VARIABLE = "LUKENER_DEBUG"
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` as one line on stderr; return the exit to raise."""
-    sys.stderr.write(f"error: {message}\n")
+    one_line = " ".join(message.split())
+    sys.stderr.write(f"error: {one_line}\n")
     sys.stderr.flush()
     return typer.Exit(1)
 
@@ -119,4 +120,8 @@ def quiet_transformers() -> None:
     from transformers.utils import logging
 
     logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    # The hub client logs every retry of an unreachable server; the final error says enough.
+    import huggingface_hub.utils.logging as hub_logging
+
+    hub_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     logging.disable_progress_bar()  # type: ignore[no-untyped-call]
