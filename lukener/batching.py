@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -26,7 +27,10 @@ class ChunkCollator:
     max_mention_length: int
     legacy_entity_mask: bool = False
 
-    def __call__(self, chunks: Sequence[SpanChunk]) -> dict[str, torch.Tensor]:
+    def __call__(self, items: Sequence[SpanChunk | Mapping[str, Any]]) -> dict[str, torch.Tensor]:
+        # Training items are mappings ({"input_ids", "chunk"}) so that the Trainer can
+        # group them by length; inference passes chunks.
+        chunks = [item["chunk"] if isinstance(item, Mapping) else item for item in items]
         size = len(chunks)
         words = max(len(c.input_ids) for c in chunks)
         spans = max(1, max(len(c.char_spans) for c in chunks))

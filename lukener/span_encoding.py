@@ -11,6 +11,8 @@ padded with -1). Any fast tokenizer with offsets works.
 
 from __future__ import annotations
 
+import copy
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,7 +73,10 @@ class EncodingStats:
 class SpanEncoder:
     """Encodes documents into :class:`SpanChunk` inputs for a given tokenizer and settings.
 
-    ``label2id`` (label 0 = non-entity) is needed only to attach training labels.
+    ``label2id`` (label 0 = non-entity) is needed only to attach training labels. For
+    training, ``negative_rate`` below 1 keeps that share of non-entity spans (drawn with a
+    seeded generator) and every gold span: fewer inputs per sentence, the usual negative
+    sampling of span-based NER.
     """
 
     def __init__(
@@ -79,10 +84,20 @@ class SpanEncoder:
         tokenizer: Any,
         settings: EncodingSettings,
         label2id: dict[str, int] | None = None,
+        negative_rate: float = 1.0,
+        seed: int = 0,
     ):
+        if negative_rate < 1.0 and label2id is None:
+            raise ValueError("negative sampling needs labels")
+        self.negative_rate = negative_rate
+        self.random = random.Random(seed)
         if not getattr(tokenizer, "is_fast", False):
             raise TypeError("lukener needs a fast tokenizer (one with offsets)")
-        self.backend = tokenizer.backend_tokenizer
+        # A tokenizer file may switch on padding or truncation (sentence-transformers
+        # exports pad to 128): the encoder wants each text's own tokens, nothing added.
+        self.backend = copy.deepcopy(tokenizer.backend_tokenizer)
+        self.backend.no_padding()
+        self.backend.no_truncation()
         self.settings = settings
         self.label2id = label2id
         first = tokenizer.cls_token_id
@@ -222,6 +237,12 @@ class SpanEncoder:
                     gold[key] = self.label2id[entity.label]
             input_ids = [self.first_token_id, *context_ids, self.last_token_id]
             shift = offset + 1  # the leading special token
+            if self.negative_rate < 1.0:
+                spans = [
+                    s
+                    for s in spans
+                    if (s[2], s[3]) in gold or self.random.random() < self.negative_rate
+                ]
             for begin in range(0, len(spans), chunk_size):
                 part = spans[begin : begin + chunk_size]
                 chunks.append(

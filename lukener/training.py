@@ -18,7 +18,7 @@ import torch
 
 from lukener.documents import Document
 from lukener.errors import LukenerError
-from lukener.evaluation import EvaluationResult, check_labels, evaluate_documents
+from lukener.evaluation import EvaluationResult, evaluate_documents
 from lukener.inference import collator_for
 from lukener.metrics import Metrics
 from lukener.model import SpanModel, load_span_model
@@ -60,6 +60,8 @@ class TrainOptions:
     logging_steps: int = 50
     no_space: bool = False
     keep_checkpoints: bool = False
+    group_by_length: bool = False
+    negative_rate: float = 1.0
 
 
 @dataclass
@@ -73,6 +75,7 @@ class TrainResult:
     steps_per_second: float
     labels: list[str] = field(default_factory=list)
     main_process: bool = True
+    labels_without_training_data: list[str] = field(default_factory=list)
 
 
 class ListDataset(torch.utils.data.Dataset[T]):
@@ -199,9 +202,16 @@ def train(options: TrainOptions) -> TrainResult:
     if not labels:
         raise LukenerError("the training data has no entities", options.train)
     validation_documents = None
+    unseen: list[str] = []
     if options.validation is not None:
         validation_documents = read_documents(options.validation, conll)
-        check_labels(validation_documents, labels, options.validation)
+        # A type only the validation data has gets a label (so it is scored, as misses)
+        # but no training signal: reported, not fatal.
+        unseen = sorted(
+            {e.label for d in validation_documents for x in d.examples for e in x.entities}
+            - set(labels)
+        )
+        labels = sorted([*labels, *unseen])
 
     set_seed(options.seed)  # before the new classification head is initialised
     span_model = load_span_model(
@@ -217,7 +227,9 @@ def train(options: TrainOptions) -> TrainResult:
         device="cpu",  # the Trainer places the model
     )
     label2id = {label: i for i, label in span_model.id2label.items()}
-    encoder = SpanEncoder(span_model.tokenizer, span_model.settings, label2id)
+    encoder = SpanEncoder(
+        span_model.tokenizer, span_model.settings, label2id, options.negative_rate, options.seed
+    )
     train_encoded, train_stats = encode_documents(encoder, train_documents)
     train_chunks = [chunk for _, chunks in train_encoded for chunk in chunks]
 
@@ -252,6 +264,7 @@ def train(options: TrainOptions) -> TrainResult:
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         ddp_backend=distributed_backend(),
+        train_sampling_strategy="group_by_length" if options.group_by_length else "random",
     )
     callbacks: list[TrainerCallback] = []
     if options.early_stopping_patience and has_validation:
@@ -264,7 +277,7 @@ def train(options: TrainOptions) -> TrainResult:
         model=span_model.model,
         args=arguments,
         data_collator=collator_for(span_model),
-        train_dataset=ListDataset(train_chunks),
+        train_dataset=ListDataset([{"input_ids": c.input_ids, "chunk": c} for c in train_chunks]),
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
     )
@@ -293,6 +306,7 @@ def train(options: TrainOptions) -> TrainResult:
         steps_per_second=float(output.metrics.get("train_steps_per_second", 0.0)),
         labels=labels,
         main_process=trainer.is_world_process_zero(),
+        labels_without_training_data=unseen,
     )
 
 

@@ -199,3 +199,44 @@ def test_japanese_text_without_spaces(mluke_tokenizer, golden) -> None:
             if label
         }
         assert labelled == {"東京都", "田中"}
+
+
+def test_padding_or_truncation_in_the_tokenizer_file_is_ignored(luke_tokenizer) -> None:
+    import copy
+
+    padded = copy.deepcopy(luke_tokenizer)
+    padded.backend_tokenizer.enable_padding(length=40, pad_id=padded.pad_token_id)
+    padded.backend_tokenizer.enable_truncation(max_length=3)
+    document = make_document(sentences=2, words=4)
+    settings = EncodingSettings()
+    plain, _ = SpanEncoder(luke_tokenizer, settings).encode_document(document)
+    chunks, stats = SpanEncoder(padded, settings).encode_document(document)
+    assert [c.input_ids for c in chunks] == [c.input_ids for c in plain]
+    assert padded.pad_token_id not in chunks[0].input_ids
+    assert stats.truncated_sentences == 0
+
+
+def test_negative_sampling_keeps_every_gold_span(luke_tokenizer, golden) -> None:
+    document = next(read_jsonl(golden / "iob1_adjacent.jsonl"))
+    label2id = {"ORG": 1, "MISC": 2, "LOC": 3, "PER": 4}
+    full, _ = SpanEncoder(luke_tokenizer, EncodingSettings(), label2id).encode_document(document)
+    none, _ = SpanEncoder(
+        luke_tokenizer, EncodingSettings(), label2id, negative_rate=0.0
+    ).encode_document(document)
+    some, _ = SpanEncoder(
+        luke_tokenizer, EncodingSettings(), label2id, negative_rate=0.5, seed=3
+    ).encode_document(document)
+
+    def labelled(chunks):
+        return [
+            (c.example_id, s, y)
+            for c in chunks
+            for s, y in zip(c.char_spans, c.labels or [], strict=True)
+        ]
+
+    gold = [item for item in labelled(full) if item[2]]
+    assert len(gold) == 8
+    assert labelled(none) == gold
+    kept = labelled(some)
+    assert [item for item in kept if item[2]] == gold
+    assert len(gold) < len(kept) < len(labelled(full))

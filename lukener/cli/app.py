@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import compare, convert, evaluate, predict, prepare_data, train
+from . import compare, convert, demo, evaluate, predict, prepare_data, train
 
 app = typer.Typer(
     name="lukener",
@@ -15,6 +15,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("demo", help=demo.HELP)(demo.demo_command)
 app.command("convert", help=convert.HELP, no_args_is_help=True)(convert.convert_command)
 app.command("prepare-data", help=prepare_data.HELP)(prepare_data.prepare_data_command)
 app.command("train", help=train.HELP, no_args_is_help=True)(train.train_command)

@@ -67,6 +67,20 @@ def train_command(
     keep_checkpoints: Annotated[
         bool, typer.Option("--keep-checkpoints", help="Keep the per-epoch checkpoints.")
     ] = False,
+    group_by_length: Annotated[
+        bool,
+        typer.Option(
+            "--group-by-length", help="Batch inputs of similar length (less padding, faster)."
+        ),
+    ] = False,
+    negative_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of non-entity spans to train on (1: all; lower is faster).",
+        ),
+    ] = 1.0,
     logging_steps: Annotated[int, typer.Option(min=1)] = 50,
     no_space: opt.NoSpace = False,
 ) -> None:
@@ -97,6 +111,8 @@ def train_command(
             overwrite=overwrite,
             early_stopping_patience=early_stopping_patience,
             keep_checkpoints=keep_checkpoints,
+            group_by_length=group_by_length,
+            negative_rate=negative_rate,
             logging_steps=logging_steps,
             no_space=no_space,
         )
@@ -108,6 +124,12 @@ def train_command(
     if result.validation_stats is not None:
         for note in encoding_notes(result.validation_stats):
             console.print(f"note (validation): {note}")
+    if result.labels_without_training_data:
+        console.print(
+            "note: only the validation data has "
+            + ", ".join(result.labels_without_training_data)
+            + "; the model never saw them in training"
+        )
     for note in encoding_notes(result.train_stats):
         console.print(f"note (training): {note}")
     console.print(

@@ -1,0 +1,149 @@
+"""The baseline the span model must beat: BIO token classification with the same encoder
+(``AutoModelForTokenClassification``, the Hugging Face ``Trainer``, first subword labelled,
+seqeval strict scoring)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lukener.documents import Document, Entity, Example
+from lukener.metrics import Metrics, score_documents
+from lukener.schemes import WordSpan, spans_to_tags, tags_to_spans
+
+
+@dataclass
+class BaselineResult:
+    metrics: Metrics
+    seqeval_f1: float
+    seconds: float
+    steps: int
+
+
+def word_tags(example: Example) -> tuple[list[str], list[str]]:
+    spans = example.word_spans()
+    start_index = {s: i for i, (s, _) in enumerate(spans)}
+    end_index = {e: i for i, (_, e) in enumerate(spans)}
+    entities = [
+        WordSpan(start_index[e.start], end_index[e.end] + 1, e.label) for e in example.entities
+    ]
+    return [example.text[s:e] for s, e in spans], spans_to_tags(entities, len(spans), "iob2")
+
+
+class _Features(torch.utils.data.Dataset[dict[str, Any]]):
+    def __init__(self, items: list[dict[str, Any]]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.items[index]
+
+
+def _encode(
+    tokenizer: Any, documents: list[Document], tag2id: dict[str, int]
+) -> list[dict[str, Any]]:
+    features = []
+    for document in documents:
+        for example in document.examples:
+            words, tags = word_tags(example)
+            encoding = tokenizer(words, is_split_into_words=True, truncation=True, max_length=512)
+            labels, previous = [], None
+            for word_id in encoding.word_ids():
+                first = word_id is not None and word_id != previous
+                labels.append(tag2id[tags[word_id]] if first else -100)
+                previous = word_id
+            features.append({**encoding, "labels": labels})
+    return features
+
+
+def train_and_score(
+    encoder: str,
+    train: list[Document],
+    validation: list[Document],
+    test: list[Document],
+    output_dir: Path,
+    epochs: float,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+) -> tuple[BaselineResult, float]:
+    """Train on ``train``; return test scores and the validation F1 (for tuning)."""
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+
+    labels = sorted({e.label for d in train for x in d.examples for e in x.entities})
+    tags = ["O"] + [f"{prefix}-{label}" for label in labels for prefix in "BI"]
+    tag2id = {tag: i for i, tag in enumerate(tags)}
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForTokenClassification.from_pretrained(
+        encoder, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=tag2id
+    )
+    arguments = TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        weight_decay=0.01,
+        warmup_steps=0.1,
+        seed=seed,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        train_sampling_strategy="group_by_length",
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=_Features(_encode(tokenizer, train, tag2id)),
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+    )
+    started = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - started
+
+    def predict(documents: list[Document]) -> tuple[Metrics, float]:
+        features = _encode(tokenizer, documents, tag2id)
+        logits = trainer.predict(_Features(features)).predictions
+        gold_tags, predicted_tags, predicted_documents = [], [], []
+        row = 0
+        for document in documents:
+            examples = []
+            for example in document.examples:
+                words, gold = word_tags(example)
+                labels = features[row]["labels"]
+                best = logits[row].argmax(-1)
+                predicted = [tags[int(best[i])] for i, label in enumerate(labels) if label != -100]
+                predicted += ["O"] * (len(words) - len(predicted))  # truncated words
+                row += 1
+                gold_tags.append(gold)
+                predicted_tags.append(predicted)
+                spans, _ = tags_to_spans(predicted, "iob2")
+                positions = example.word_spans()
+                entities = [
+                    Entity(positions[s.start][0], positions[s.end - 1][1], s.label) for s in spans
+                ]
+                examples.append(Example(example.id, example.text, entities, example.word_positions))
+            predicted_documents.append(Document(document.id, examples))
+        seqeval = f1_score(gold_tags, predicted_tags, mode="strict", scheme=IOB2)
+        return score_documents(documents, predicted_documents), float(seqeval)
+
+    test_metrics, test_seqeval = predict(test)
+    validation_metrics, _ = predict(validation)
+    result = BaselineResult(test_metrics, test_seqeval, seconds, int(output.global_step))
+    return result, validation_metrics.micro.f1
