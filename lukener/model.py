@@ -87,13 +87,16 @@ def load_span_model(
     labels: list[str] | None = None,
     overrides: dict[str, Any] | None = None,
     device: str | None = None,
+    fused_attention: bool = True,
 ) -> SpanModel:
     """Load a span model from a hub id or a directory.
 
     With ``labels`` (entity labels, without the non-entity one), a new classification
     head is made for them (training from a pretrained LUKE or mLUKE); otherwise the
     checkpoint's own ``id2label`` is used, whose label 0 is the non-entity label.
-    ``overrides`` replace encoding settings saved with the checkpoint.
+    ``overrides`` replace encoding settings saved with the checkpoint. With
+    ``fused_attention`` (the default) the entity-aware attention runs as one fused call
+    per layer, with the same results (see fused_attention.py).
     """
     from transformers import AutoConfig, LukeForEntitySpanClassification
 
@@ -111,7 +114,10 @@ def load_span_model(
                 f"{name_or_path!r} is a {config.model_type!r} encoder, not a LUKE span model: "
                 f"train one from it first (lukener train --model {name_or_path} ...)"
             )
-        return _adopted_span_model(name_or_path, labels, overrides, device)
+        adopted = _adopted_span_model(name_or_path, labels, overrides, device)
+        if fused_attention:
+            _fuse(adopted.model)
+        return adopted
     tokenizer = load_tokenizer(name_or_path)
 
     if labels is not None:
@@ -141,7 +147,15 @@ def load_span_model(
     settings = _settings(config, saved, overrides)
     mask_id, pad_id = entity_special_ids(tokenizer, saved)
     model = cast(Any, model).to(_device(device))
+    if fused_attention:
+        _fuse(model)
     return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)
+
+
+def _fuse(model: Any) -> None:
+    from lukener.fused_attention import install_fused_attention
+
+    install_fused_attention(model)
 
 
 def _device(device: str | None) -> str:

@@ -15,7 +15,7 @@ from lukener.conll import write_conll_document
 from lukener.convert import ConllOptions, conll_to_documents, tagged_words
 from lukener.documents import Document, iter_jsonl, write_jsonl_document
 from lukener.errors import LukenerError
-from lukener.inference import Predictor
+from lukener.inference import RunOptions
 from lukener.model import load_span_model
 from lukener.span_encoding import EncodingStats
 from lukener.text_input import text_documents
@@ -98,8 +98,7 @@ def predict(
     input_format: str = "auto",
     language: str = "auto",
     overrides: dict[str, Any] | None = None,
-    batch_size: int = 32,
-    nested: bool = False,
+    run: RunOptions | None = None,
     device: str | None = None,
     conll_options: ConllOptions | None = None,
     progress: Callable[[int], None] | None = None,
@@ -112,7 +111,7 @@ def predict(
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
     span_model = load_span_model(checkpoint, overrides=overrides, device=device)
     started = time.perf_counter()
-    predictor = Predictor(span_model, batch_size=batch_size, nested=nested)
+    predictor = (run or RunOptions()).predictor(span_model)
     documents, chosen, stack = input_documents(
         source, input_format, language, conll_options or ConllOptions()
     )

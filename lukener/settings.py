@@ -12,6 +12,9 @@ from lukener.errors import LukenerError
 SETTINGS_FILE = "lukener.json"
 TOKENIZATION_UNITS = ("raw", "words")
 ENTITY_ATTENTION_MASKS = ("standard", "legacy")
+# Padded tokens (words plus spans) per inference batch: about 1 GB of LUKE-large
+# activations, a few hundred MB for base models.
+DEFAULT_BATCH_TOKENS = 16384
 
 
 @dataclass(frozen=True)

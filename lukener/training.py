@@ -19,7 +19,7 @@ import torch
 from lukener.documents import Document
 from lukener.errors import LukenerError
 from lukener.evaluation import EvaluationResult, evaluate_documents
-from lukener.inference import collator_for
+from lukener.inference import RunOptions, collator_for
 from lukener.metrics import Metrics
 from lukener.model import SpanModel, load_span_model
 from lukener.settings import SETTINGS_FILE, save_settings
@@ -162,7 +162,7 @@ def _span_trainer_class() -> type:
             return evaluate_documents(
                 replace(self.span_model, model=model),
                 self.validation_documents,
-                batch_size=self.args.per_device_eval_batch_size,
+                run=RunOptions(batch_size=self.args.per_device_eval_batch_size),
             )
 
         def evaluate(

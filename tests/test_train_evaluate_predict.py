@@ -143,7 +143,7 @@ def test_predict_conll_output(invoke, trained_luke, wnut_small, tmp_path) -> Non
 
 def test_prediction_streams(trained_luke: Path, wnut_small: Path) -> None:
     from lukener.documents import read_jsonl
-    from lukener.inference import Predictor
+    from lukener.inference import WINDOW_BATCHES, Predictor
     from lukener.model import load_span_model
 
     consumed = []
@@ -153,11 +153,13 @@ def test_prediction_streams(trained_luke: Path, wnut_small: Path) -> None:
             consumed.append(document.id)
             yield document
 
-    predictor = Predictor(load_span_model(str(trained_luke), device="cpu"), batch_size=2)
+    predictor = Predictor(load_span_model(str(trained_luke), device="cpu"), batch_size=1)
     stream = predictor.predict(documents())
     first = next(stream)
     assert first.id == consumed[0]
-    assert len(consumed) <= 3  # output comes before the input is read to its end
+    # Output comes once a window of chunks is full, long before the input's end.
+    assert len(consumed) <= WINDOW_BATCHES + 1
+    assert len(consumed) < 32
     assert len([first, *stream]) == 32
 
 
@@ -241,3 +243,30 @@ def test_training_without_entities_is_refused(invoke, tiny_luke, tmp_path) -> No
         invoke("train", "--train", data, "--model", tiny_luke, "--output-dir", tmp_path / "o")
     )
     assert line == f"error: {data}: the training data has no entities"
+
+
+def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Path) -> None:
+    from lukener.documents import read_jsonl
+    from lukener.inference import Predictor
+    from lukener.model import load_span_model
+
+    documents = list(read_jsonl(wnut_small))
+    fused = load_span_model(str(trained_luke), device="cpu")
+    plain = load_span_model(str(trained_luke), device="cpu", fused_attention=False)
+    one_by_one = list(Predictor(plain, batch_size=1).predict(documents))
+    budgeted = list(Predictor(fused, batch_size=64, max_batch_tokens=600).predict(documents))
+    assert [d.id for d in budgeted] == [d.id for d in documents]
+
+    def entities(predicted):
+        return [
+            (e.id, x.start, x.end, x.label)
+            for d in predicted
+            for e in d.examples
+            for x in e.entities
+        ]
+
+    assert entities(budgeted) == entities(one_by_one)
+    assert len(entities(budgeted)) > 10
+    scores = [x.score for d in budgeted for e in d.examples for x in e.entities]
+    reference = [x.score for d in one_by_one for e in d.examples for x in e.entities]
+    assert scores == pytest.approx(reference, abs=1e-5)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from lukener.errors import LukenerError
+from lukener.settings import DEFAULT_BATCH_TOKENS
 
 from . import options as opt
 from .render import console, percent, progress_bar, quiet_transformers, reports_user_errors
@@ -49,6 +50,8 @@ def compare_command(
         Path | None, typer.Option("--json", help="Write every row with its settings as JSON.")
     ] = None,
     batch_size: opt.BatchSize = 32,
+    max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    precision: opt.Precision = "fp32",
     device: opt.Device = None,
     no_space: opt.NoSpace = False,
 ) -> None:
@@ -83,7 +86,7 @@ def compare_command(
         results = compare(
             rows,
             test_data,
-            batch_size=batch_size,
+            run=opt.run_options(batch_size, max_batch_tokens, False, precision, False),
             device=device,
             conll_options=ConllOptions(no_space=no_space),
             on_row=report,

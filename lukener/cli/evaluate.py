@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from lukener.atomic_write import atomic_text_writer
+from lukener.settings import DEFAULT_BATCH_TOKENS
 
 from . import options as opt
 from .render import (
@@ -47,6 +48,9 @@ def evaluate_command(
     max_entity_length: opt.MaxEntityLength = None,
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
+    max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    precision: opt.Precision = "fp32",
+    compile_model: opt.Compile = False,
     nested: opt.Nested = False,
     device: opt.Device = None,
     no_space: opt.NoSpace = False,
@@ -61,8 +65,7 @@ def evaluate_command(
             checkpoint,
             data,
             overrides=opt.overrides(entity_attention_mask, max_entity_length, max_mention_length),
-            batch_size=batch_size,
-            nested=nested,
+            run=opt.run_options(batch_size, max_batch_tokens, nested, precision, compile_model),
             conll_options=ConllOptions(no_space=no_space),
             device=device,
             progress=lambda n: progress.advance(task, n),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from lukener.inference import RunOptions
 
 EntityAttentionMask = Annotated[
     str | None,
@@ -22,7 +25,17 @@ MaxMentionLength = Annotated[
     int | None,
     typer.Option(min=1, help="Longest span in subwords. Default: the checkpoint's (16)."),
 ]
-BatchSize = Annotated[int, typer.Option(min=1, help="Model inputs (span chunks) per batch.")]
+BatchSize = Annotated[int, typer.Option(min=1, help="Most model inputs (span chunks) per batch.")]
+MaxBatchTokens = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Most padded tokens (words + spans) per batch; inputs are sorted by length."
+    ),
+]
+Precision = Annotated[
+    str, typer.Option(help="fp32, or bf16/fp16 autocast (for GPUs; bf16 also runs on CPUs).")
+]
+Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model first.")]
 Nested = Annotated[
     bool, typer.Option("--nested", help="Keep overlapping entity spans (no greedy decoding).")
 ]
@@ -32,6 +45,14 @@ Device = Annotated[
 NoSpace = Annotated[
     bool, typer.Option("--no-space", help="CoNLL input: join words without spaces (ja, zh).")
 ]
+
+
+def run_options(
+    batch_size: int, max_batch_tokens: int, nested: bool, precision: str, compile_model: bool
+) -> RunOptions:
+    from lukener.inference import RunOptions
+
+    return RunOptions(batch_size, max_batch_tokens, nested, precision, compile_model)
 
 
 def overrides(

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from lukener.settings import DEFAULT_BATCH_TOKENS
+
 from . import options as opt
 from .render import (
     console,
@@ -47,6 +49,9 @@ def predict_command(
     max_entity_length: opt.MaxEntityLength = None,
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
+    max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    precision: opt.Precision = "fp32",
+    compile_model: opt.Compile = False,
     nested: opt.Nested = False,
     device: opt.Device = None,
     no_space: opt.NoSpace = False,
@@ -65,8 +70,7 @@ def predict_command(
             input_format=input_format,
             language=language,
             overrides=opt.overrides(entity_attention_mask, max_entity_length, max_mention_length),
-            batch_size=batch_size,
-            nested=nested,
+            run=opt.run_options(batch_size, max_batch_tokens, nested, precision, compile_model),
             device=device,
             conll_options=ConllOptions(no_space=no_space),
             progress=lambda n: progress.advance(task, n),

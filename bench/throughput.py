@@ -1,0 +1,260 @@
+"""Throughput benchmark: lukener's inference path against the plain one, on one machine in
+one run, with the same model and the same spans.
+
+    nox -s bench                      # or: python -m bench.throughput --help
+
+- encoding: documents/s through lukener's span encoder;
+- predict end to end, sentences/s: lukener (fused attention, token-budget batches sorted by
+  length, greedy decoding) against the plain path of naist-nlp/luke-ner (transformers'
+  attention, chunks of 64 spans, batches of 32 in file order padded to the batch maximum,
+  argmax), both on a LUKE-base-shaped model with random weights;
+- model forward per token (words + entities) against a RoBERTa encoder of the same shape over
+  the same number of tokens, the floor for this model;
+- peak memory of `lukener predict` on an input and on 100 times that input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lukener.batching import ChunkCollator
+from lukener.corpora import prepare_wnut16
+from lukener.documents import Document, read_jsonl, write_jsonl
+from lukener.inference import RunOptions, collator_for
+from lukener.model import SpanModel, load_span_model
+from lukener.span_encoding import SpanEncoder
+from tests.tiny_models import build_checkpoint, build_luke_tokenizer
+
+
+def base_checkpoint(directory: Path, tokenizer: Any) -> Path:
+    """LUKE-base shape (12 layers, hidden 768) with random weights and 5 labels."""
+    from transformers import LukeConfig, LukeForEntitySpanClassification
+
+    torch.manual_seed(0)
+    config = LukeConfig(
+        vocab_size=len(tokenizer),
+        entity_vocab_size=4,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        use_entity_aware_attention=True,
+        id2label=dict(enumerate(["O", "PER", "LOC", "ORG", "MISC"])),
+    )
+    LukeForEntitySpanClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def timed(function: Any, repeats: int = 1) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def plain_predict(span_model: SpanModel, documents: list[Document]) -> int:
+    """naist-nlp/luke-ner's way: chunks of 64 spans, 32 per batch in file order, argmax."""
+    settings = span_model.settings.with_overrides(max_entity_length=64)
+    encoder = SpanEncoder(span_model.tokenizer, settings)
+    collate: ChunkCollator = collator_for(span_model)
+    chunks = [chunk for document in documents for chunk in encoder.encode_document(document)[0]]
+    predicted = 0
+    with torch.inference_mode():
+        for start in range(0, len(chunks), 32):
+            logits = span_model.model(**collate(chunks[start : start + 32])).logits
+            predicted += int((logits.argmax(-1) != 0).sum())
+    return predicted
+
+
+def forward_cost(
+    span_model: SpanModel, plain: SpanModel, words: int, entities: int
+) -> dict[str, float]:
+    """Seconds per token (words + entities) of one forward, LUKE against RoBERTa."""
+    from transformers import RobertaConfig, RobertaModel
+
+    config = span_model.model.config
+    roberta = RobertaModel(
+        RobertaConfig(
+            vocab_size=config.vocab_size,
+            hidden_size=config.hidden_size,
+            num_hidden_layers=config.num_hidden_layers,
+            num_attention_heads=config.num_attention_heads,
+            intermediate_size=config.intermediate_size,
+            max_position_embeddings=config.max_position_embeddings,
+            pad_token_id=config.pad_token_id,
+        ),
+        add_pooling_layer=False,
+    ).eval()
+    batch = 8
+    torch.manual_seed(1)
+    luke_inputs = {
+        "input_ids": torch.randint(5, config.vocab_size, (batch, words)),
+        "attention_mask": torch.ones(batch, words, dtype=torch.long),
+        "entity_ids": torch.full((batch, entities), span_model.entity_mask_id),
+        "entity_attention_mask": torch.ones(batch, entities, dtype=torch.long),
+        "entity_position_ids": torch.randint(1, words - 1, (batch, entities, 16)),
+        "entity_start_positions": torch.randint(1, words - 1, (batch, entities)),
+        "entity_end_positions": torch.randint(1, words - 1, (batch, entities)),
+    }
+    roberta_inputs = {
+        "input_ids": torch.randint(5, config.vocab_size, (batch, words + entities)),
+        "attention_mask": torch.ones(batch, words + entities, dtype=torch.long),
+    }
+    tokens = batch * (words + entities)
+    costs = {}
+    with torch.inference_mode():
+        for name, model, inputs in (
+            ("roberta", roberta, roberta_inputs),
+            ("lukener", span_model.model.eval(), luke_inputs),
+            ("transformers", plain.model.eval(), luke_inputs),
+        ):
+            model(**inputs)  # warm-up
+            costs[name] = timed(lambda m=model, x=inputs: m(**x), repeats=3) / tokens
+    return costs
+
+
+def peak_memory(checkpoint: Path, source: Path) -> int:
+    """Peak resident memory (KiB) of a `lukener predict` process on ``source``."""
+    script = (
+        "import resource, runpy, sys\n"
+        f"sys.argv = ['lukener', 'predict', '--checkpoint', {str(checkpoint)!r}, {str(source)!r},"
+        f" '--output', {str(source.with_suffix('.out.jsonl'))!r}]\n"
+        "try:\n    runpy.run_module('lukener', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return int(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--documents", type=int, default=48, help="WNUT-16 test tweets to tag")
+    parser.add_argument("--memory-documents", type=int, default=50)
+    parser.add_argument("--output", type=Path, default=Path("bench/results/throughput.md"))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
+        + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
+    }
+    with tempfile.TemporaryDirectory(prefix="lukener-throughput-") as temporary:
+        root = Path(temporary)
+        splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
+        all_test = list(read_jsonl(splits["test"]))
+        documents = all_test[: args.documents]
+        sentences = sum(len(d.examples) for d in documents)
+        tokenizer = build_luke_tokenizer(lite=False)
+        checkpoint = base_checkpoint(root / "base", tokenizer)
+        fused = load_span_model(str(checkpoint), device="cpu")
+        plain = load_span_model(str(checkpoint), device="cpu", fused_attention=False)
+
+        encoder = SpanEncoder(fused.tokenizer, fused.settings)
+        seconds = timed(lambda: [encoder.encode_document(d) for d in all_test], repeats=3)
+        results["encoding_documents_per_second"] = len(all_test) / seconds
+
+        predictor = RunOptions().predictor(fused)
+        plain_predict(plain, documents[:2])  # warm-up both paths
+        list(predictor.predict(documents[:2]))
+        lukener_seconds = timed(lambda: list(RunOptions().predictor(fused).predict(documents)))
+        plain_seconds = timed(lambda: plain_predict(plain, documents))
+        results["predict_sentences_per_second"] = {
+            "lukener": sentences / lukener_seconds,
+            "plain": sentences / plain_seconds,
+            "speedup": plain_seconds / lukener_seconds,
+            "sentences": sentences,
+        }
+
+        costs = forward_cost(fused, plain, words=64, entities=128)
+        results["forward_seconds_per_token"] = costs
+        results["forward_cost_ratio"] = {
+            "lukener_over_roberta": costs["lukener"] / costs["roberta"],
+            "transformers_over_roberta": costs["transformers"] / costs["roberta"],
+        }
+
+        tiny = build_checkpoint(root / "tiny", tokenizer, ["PER", "LOC"])
+        small, large = root / "small.jsonl", root / "large.jsonl"
+        base = all_test[: args.memory_documents]
+        with small.open("w", encoding="utf-8") as stream:
+            write_jsonl(stream, base)
+        with large.open("w", encoding="utf-8") as stream:
+            for copy in range(100):
+                write_jsonl(
+                    stream,
+                    (
+                        Document(f"{d.id}-{copy}", [_renamed(e, copy) for e in d.examples])
+                        for d in base
+                    ),
+                )
+        small_kib, large_kib = peak_memory(tiny, small), peak_memory(tiny, large)
+        results["predict_peak_memory_kib"] = {
+            "input": small_kib,
+            "input_x100": large_kib,
+            "ratio": large_kib / small_kib,
+            "documents": len(base),
+        }
+    write_results(args.output, results)
+
+
+def _renamed(example: Any, copy: int) -> Any:
+    from dataclasses import replace
+
+    return replace(example, id=f"{example.id}-{copy}")
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    predict = results["predict_sentences_per_second"]
+    ratio = results["forward_cost_ratio"]
+    memory = results["predict_peak_memory_kib"]
+    lines = [
+        "# Throughput: lukener against the plain path",
+        "",
+        (
+            f"Machine: {results['machine']}. LUKE-base shape (12 layers, hidden 768), random "
+            "weights; WNUT-16 test tweets; same model and spans on both paths."
+        ),
+        "",
+        "| measure | lukener | plain | ratio |",
+        "| --- | ---: | ---: | ---: |",
+        (
+            f"| predict, sentences/s ({predict['sentences']} tweets) | {predict['lukener']:.2f} | "
+            f"{predict['plain']:.2f} | {predict['speedup']:.2f}x faster |"
+        ),
+        (
+            f"| forward cost per token / RoBERTa's (64 words + 128 entities, batch 8) | "
+            f"{ratio['lukener_over_roberta']:.2f} | {ratio['transformers_over_roberta']:.2f} "
+            "(transformers) | |"
+        ),
+        f"| encoding, documents/s | {results['encoding_documents_per_second']:.0f} | | |",
+        (
+            f"| predict peak memory, 100x input / 1x input ({memory['documents']} documents) | "
+            f"{memory['input_x100'] / 1024:.0f} MiB / {memory['input'] / 1024:.0f} MiB | | "
+            f"{memory['ratio']:.3f} |"
+        ),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
