@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from lukener.errors import LukenerError
-from lukener.model import first_line, load_tokenizer
+from lukener.model import first_line, load_config, load_tokenizer
 from lukener.settings import EncodingSettings, save_settings
 
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta", "xlm-roberta", "camembert", "electra")
@@ -51,14 +51,7 @@ def _unsupported(name_or_path: str, model_type: str, why: str) -> LukenerError:
 
 
 def _load_source_config(name_or_path: str) -> Any:
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        raise LukenerError(
-            f"cannot load the checkpoint {name_or_path!r}: {first_line(error)}"
-        ) from None
+    config = load_config(name_or_path)
     model_type = str(config.model_type)
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise _unsupported(name_or_path, model_type, "has no one-to-one mapping onto LUKE")

@@ -40,6 +40,22 @@ class RowResult:
             return None
         return 100 * self.f1 - self.row.published.f1
 
+    def cells(self) -> list[str]:
+        """P, R, F1 (percent), published F1 and the difference, as table cells."""
+        if self.result is not None:
+            micro = self.result.metrics.micro
+            scores = [_pct(micro.precision), _pct(micro.recall), _pct(micro.f1)]
+        elif self.row.is_reference:
+            scores = ["-", "-", "-"]
+        else:
+            scores = ["failed", "", ""]
+        published, difference = self.row.published, self.difference()
+        return [
+            *scores,
+            "-" if published is None else f"{published.f1:.2f}",
+            "-" if difference is None else f"{difference:+.2f}",
+        ]
+
     def to_json(self) -> dict[str, Any]:
         row = self.row
         metrics = None if self.result is None else self.result.metrics
@@ -160,28 +176,8 @@ def to_markdown(results: Sequence[RowResult], title: str) -> str:
         "| --- | --- | :---: | :---: | :---: | :---: | :---: |",
     ]
     for item in results:
-        published = item.row.published
-        if item.result is not None:
-            micro = item.result.metrics.micro
-            scores = [_pct(micro.precision), _pct(micro.recall), _pct(micro.f1)]
-        elif item.row.is_reference:
-            scores = ["-", "-", "-"]
-        else:
-            scores = ["failed", "", ""]
-        difference = item.difference()
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    item.row.name,
-                    item.row.evaluated_with,
-                    *scores,
-                    "-" if published is None else f"{published.f1:.2f}",
-                    "-" if difference is None else f"{difference:+.2f}",
-                ]
-            )
-            + " |"
-        )
+        cells = [item.row.name, item.row.evaluated_with, *item.cells()]
+        lines.append("| " + " | ".join(cells) + " |")
     failed = [item for item in results if item.failed]
     if failed:
         lines.append("")

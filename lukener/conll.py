@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from lukener.errors import LukenerError
+from lukener.errors import LukenerError, decode_line
 
 DOCSTART = "-DOCSTART-"
 
@@ -66,14 +66,7 @@ def read_conll(
             current_sentence = ConllSentence()
 
     for line_number, raw in enumerate(data.splitlines(), start=1):
-        try:
-            line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            raise LukenerError(
-                f"undecodable bytes at byte {error.start} (the file must be UTF-8)",
-                source,
-                line_number,
-            ) from None
+        line = decode_line(raw, source, line_number)
         if not line.strip():
             end_sentence()
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from lukener.errors import LukenerError
+from lukener.errors import LukenerError, decode_line
 
 
 @dataclass(frozen=True)
@@ -121,14 +121,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Document]]:
         raise LukenerError(f"cannot read the file: {error.strerror}", source) from None
     with stream:
         for line_number, raw in enumerate(stream, start=1):
-            try:
-                line = raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
-            except UnicodeDecodeError as error:
-                raise LukenerError(
-                    f"undecodable bytes at byte {error.start} (the file must be UTF-8)",
-                    source,
-                    line_number,
-                ) from None
+            line = decode_line(raw, source, line_number)
             if not line.strip():
                 continue
             try:

@@ -5,6 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def decode_line(raw: bytes, path: str | Path, line_number: int) -> str:
+    """One line of a UTF-8 text file (a BOM on the first line is dropped)."""
+    try:
+        return raw.decode("utf-8-sig" if line_number == 1 else "utf-8")
+    except UnicodeDecodeError as error:
+        raise LukenerError(
+            f"undecodable bytes at byte {error.start} (the file must be UTF-8)", path, line_number
+        ) from None
+
+
 class LukenerError(Exception):
     """A problem the user can fix; the CLI prints it as one line, without a traceback."""
 

@@ -55,6 +55,19 @@ def _check_source(name_or_path: str) -> None:
         raise LukenerError("no such checkpoint directory", path)
 
 
+def load_config(name_or_path: str) -> Any:
+    """A checkpoint's configuration, from a directory or the hub."""
+    from transformers import AutoConfig
+
+    _check_source(name_or_path)
+    try:
+        return AutoConfig.from_pretrained(name_or_path)
+    except (OSError, ValueError) as error:
+        raise LukenerError(
+            f"cannot load the checkpoint {name_or_path!r}: {first_line(error)}"
+        ) from None
+
+
 def load_tokenizer(name_or_path: str) -> Any:
     from transformers import AutoTokenizer
 
@@ -98,15 +111,9 @@ def load_span_model(
     ``fused_attention`` (the default) the entity-aware attention runs as one fused call
     per layer, with the same results (see fused_attention.py).
     """
-    from transformers import AutoConfig, LukeForEntitySpanClassification
+    from transformers import LukeForEntitySpanClassification
 
-    _check_source(name_or_path)
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        raise LukenerError(
-            f"cannot load the checkpoint {name_or_path!r}: {first_line(error)}"
-        ) from None
+    config = load_config(name_or_path)
     saved = load_settings_file(name_or_path) if Path(name_or_path).is_dir() else None
     if config.model_type != "luke":
         if labels is None:

@@ -433,5 +433,5 @@ def test_electra_with_a_projection_is_refused(tmp_path: Path):
 
 
 def test_missing_checkpoint(tmp_path: Path):
-    with pytest.raises(LukenerError, match="cannot load the checkpoint"):
+    with pytest.raises(LukenerError, match="no such checkpoint directory"):
         adopt_encoder(str(tmp_path / "nowhere"))

@@ -103,20 +103,6 @@ def results_table(results: list[RowResult], title: str) -> Table:
     for column in ("row", "evaluated with", "P", "R", "F1", "published F1", "difference"):
         table.add_column(column, justify="left" if column in ("row", "evaluated with") else "right")
     for item in results:
-        published = item.row.published
-        difference = item.difference()
-        if item.result is not None:
-            micro = item.result.metrics.micro
-            scores = [percent(micro.precision), percent(micro.recall), percent(micro.f1)]
-        elif item.row.is_reference:
-            scores = ["-", "-", "-"]
-        else:
-            scores = ["[red]failed[/red]", "", ""]
-        table.add_row(
-            item.row.name,
-            item.row.evaluated_with,
-            *scores,
-            "-" if published is None else f"{published.f1:.2f}",
-            "-" if difference is None else f"{difference:+.2f}",
-        )
+        style = "red" if item.failed else None
+        table.add_row(item.row.name, item.row.evaluated_with, *item.cells(), style=style)
     return table
