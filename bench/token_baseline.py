@@ -62,6 +62,25 @@ def _encode(
     return features
 
 
+@torch.inference_mode()
+def predicted_ids(
+    model: Any, collator: Any, features: list[dict[str, Any]], batch_size: int = 32
+) -> list[list[int]]:
+    """The arg-max tag id of each labelled (first-subword) position, feature by feature, in
+    the order given. ``Trainer.predict`` is not used: with ``group_by_length`` transformers 5
+    also length-groups the evaluation sampler, so its rows come back shuffled."""
+    model.eval()
+    device = next(model.parameters()).device
+    rows: list[list[int]] = []
+    for begin in range(0, len(features), batch_size):
+        batch = collator(features[begin : begin + batch_size])
+        labels = batch.pop("labels")
+        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
+        best = logits.argmax(-1).cpu()
+        rows.extend(best[i][labels[i] != -100].tolist() for i in range(len(labels)))
+    return rows
+
+
 def train_and_score(
     encoder: str,
     train: list[Document],
@@ -93,6 +112,7 @@ def train_and_score(
     model = AutoModelForTokenClassification.from_pretrained(
         encoder, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=tag2id
     )
+    collator = DataCollatorForTokenClassification(tokenizer)
     arguments = TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=epochs,
@@ -111,7 +131,7 @@ def train_and_score(
         model=model,
         args=arguments,
         train_dataset=_Features(_encode(tokenizer, train, tag2id)),
-        data_collator=DataCollatorForTokenClassification(tokenizer),
+        data_collator=collator,
     )
     started = time.perf_counter()
     output = trainer.train()
@@ -119,16 +139,14 @@ def train_and_score(
 
     def predict(documents: list[Document]) -> tuple[Metrics, float]:
         features = _encode(tokenizer, documents, tag2id)
-        logits = trainer.predict(_Features(features)).predictions
+        best = predicted_ids(trainer.model, collator, features)
         gold_tags, predicted_tags, predicted_documents = [], [], []
         row = 0
         for document in documents:
             examples = []
             for example in document.examples:
                 words, gold = word_tags(example)
-                labels = features[row]["labels"]
-                best = logits[row].argmax(-1)
-                predicted = [tags[int(best[i])] for i, label in enumerate(labels) if label != -100]
+                predicted = [tags[i] for i in best[row]]
                 predicted += ["O"] * (len(words) - len(predicted))  # truncated words
                 row += 1
                 gold_tags.append(gold)

