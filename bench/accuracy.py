@@ -124,6 +124,7 @@ def main() -> None:
 
     rates = [float(r) for r in args.learning_rates.split(",")]
     rows: list[dict[str, Any]] = []
+    runs: list[dict[str, Any]] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lukener-bench-") as temporary:
         root = Path(temporary)
@@ -137,14 +138,20 @@ def main() -> None:
                     run = system(splits, work, args.epochs, rate, args.batch_size, args.seed)
                     run.update(corpus=corpus, learning_rate=rate)
                     print(json.dumps(run), flush=True)
+                    runs.append(run)
                     if best is None or run["validation_f1"] > best["validation_f1"]:
                         best = run
                 assert best is not None
                 rows.append(best)
-    write_results(args, rows, time.perf_counter() - started)
+    write_results(args, rows, runs, time.perf_counter() - started)
 
 
-def write_results(args: argparse.Namespace, rows: list[dict[str, Any]], seconds: float) -> None:
+def write_results(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    seconds: float,
+) -> None:
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
         f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}"
@@ -173,11 +180,16 @@ def write_results(args: argparse.Namespace, rows: list[dict[str, Any]], seconds:
         "",
         "Test scores are exact-span micro P/R/F1 (lukener's metric; for the token baseline,",
         "seqeval strict IOB2 F1 is in the JSON beside this file as `test_seqeval_f1`).",
+        "Each row is the rate with the best validation F1; every run of the grid is in the JSON",
+        "as `all_runs`.",
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     args.output.with_suffix(".json").write_text(
-        json.dumps({"machine": machine, "seconds": seconds, "rows": rows}, indent=2) + "\n",
+        json.dumps(
+            {"machine": machine, "seconds": seconds, "rows": rows, "all_runs": runs}, indent=2
+        )
+        + "\n",
         encoding="utf-8",
     )
     print("\n".join(lines))
