@@ -1,4 +1,4 @@
-"""Padding span chunks into model-ready tensors (the data collator)."""
+"""Grouping span chunks into batches, and padding them into model-ready tensors."""
 
 from __future__ import annotations
 
@@ -72,3 +72,40 @@ class ChunkCollator:
         if with_labels:
             batch["labels"] = labels
         return batch
+
+
+def plan_batches(
+    sizes: Sequence[tuple[int, int]],
+    batch_size: int,
+    max_batch_tokens: int,
+    max_padding: float,
+) -> list[list[int]]:
+    """Indices of ``sizes`` (words, spans per chunk) grouped into batches, shortest first.
+
+    A batch pads every chunk to its most words and its most spans, so a batch is closed
+    before it would hold more than ``batch_size`` chunks, more than ``max_batch_tokens``
+    padded tokens, or more than ``max_padding`` times its real tokens in padding: padding is
+    computed like any token, so on a CPU a large batch of unequal chunks costs more than
+    several small ones.
+    """
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    words = spans = real = 0
+    for index in sorted(range(len(sizes)), key=sizes.__getitem__):
+        n_words, n_spans = sizes[index]
+        grown_words, grown_spans = max(words, n_words), max(spans, n_spans)
+        padded = (len(batch) + 1) * (grown_words + grown_spans)
+        if batch and (
+            len(batch) == batch_size
+            or padded > max_batch_tokens
+            or padded > (1 + max_padding) * (real + n_words + n_spans)
+        ):
+            batches.append(batch)
+            batch, real = [], 0
+            grown_words, grown_spans = n_words, n_spans
+        batch.append(index)
+        words, spans = grown_words, grown_spans
+        real += n_words + n_spans
+    if batch:
+        batches.append(batch)
+    return batches

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from lukener.batching import ChunkCollator
+from lukener.batching import ChunkCollator, plan_batches
 from lukener.decoding import ScoredSpan, decode_spans
 from lukener.documents import Document, Entity, Example
 from lukener.errors import LukenerError
 from lukener.model import SpanModel
-from lukener.settings import DEFAULT_BATCH_TOKENS
+from lukener.settings import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_PADDING
 from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
 
 
@@ -40,6 +40,7 @@ class RunOptions:
     nested: bool = False
     precision: str = "fp32"
     compile_model: bool = False
+    max_padding: float = DEFAULT_MAX_PADDING
 
     def predictor(self, span_model: SpanModel, nested: bool | None = None) -> Predictor:
         return Predictor(
@@ -49,6 +50,7 @@ class RunOptions:
             max_batch_tokens=self.max_batch_tokens,
             precision=self.precision,
             compile_model=self.compile_model,
+            max_padding=self.max_padding,
         )
 
 
@@ -57,8 +59,9 @@ class Predictor:
 
     Chunks are batched by a token budget: a window of pending chunks (``WINDOW_BATCHES``
     batches' worth, so memory stays flat however long the input) is sorted by length and
-    cut into batches of at most ``batch_size`` chunks and ``max_batch_tokens`` padded
-    tokens (words plus spans). Results come back in input order.
+    cut into batches of at most ``batch_size`` chunks, ``max_batch_tokens`` padded tokens
+    (words plus spans) and ``max_padding`` padding per real token. Results come back in
+    input order.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Predictor:
         max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
         precision: str = "fp32",
         compile_model: bool = False,
+        max_padding: float = DEFAULT_MAX_PADDING,
     ):
         if precision not in PRECISIONS:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
@@ -81,6 +85,7 @@ class Predictor:
         self.collator = collator_for(span_model)
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
+        self.max_padding = max_padding
         self.nested = nested
         self.stats = EncodingStats()
 
@@ -108,26 +113,11 @@ class Predictor:
 
     def _run_window(self, queue: list[tuple[_Pending, int]]) -> None:
         """Run every queued chunk, shortest first, in batches within the budgets."""
-
-        def size(entry: tuple[_Pending, int]) -> tuple[int, int]:
-            chunk = entry[0].chunks[entry[1]]
-            return len(chunk.input_ids), len(chunk.char_spans)
-
-        batch: list[tuple[_Pending, int]] = []
-        longest = (0, 0)  # words, spans: the batch pads to both
-        for entry in sorted(queue, key=size):
-            words, spans = size(entry)
-            grown = (max(longest[0], words), max(longest[1], spans))
-            if batch and (
-                len(batch) == self.batch_size
-                or (len(batch) + 1) * sum(grown) > self.max_batch_tokens
-            ):
-                self._run(batch)
-                batch, grown = [], (words, spans)
-            batch.append(entry)
-            longest = grown
-        if batch:
-            self._run(batch)
+        sizes = [
+            (len(item.chunks[i].input_ids), len(item.chunks[i].char_spans)) for item, i in queue
+        ]
+        for batch in plan_batches(sizes, self.batch_size, self.max_batch_tokens, self.max_padding):
+            self._run([queue[i] for i in batch])
 
     def _finished(
         self, pending: deque[_Pending], progress: Callable[[int], None] | None
@@ -148,8 +138,8 @@ class Predictor:
             device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32"
         ):
             logits = self.forward(**inputs).logits
-        for (item, i), chunk_logits in zip(batch, logits, strict=True):
-            item.scored[i] = score_chunk(item.chunks[i], chunk_logits)
+        for (item, i), scored in zip(batch, score_chunks(chunks, logits), strict=True):
+            item.scored[i] = scored
 
     def _assemble(self, item: _Pending) -> Document:
         scored = [s or [] for s in item.scored]
@@ -158,20 +148,21 @@ class Predictor:
         )
 
 
-def score_chunk(chunk: SpanChunk, logits: torch.Tensor) -> list[ScoredSpan]:
-    """The best label of each span of a chunk from its logits (padding rows ignored)."""
-    logits = logits[: len(chunk.char_spans)].float()
+def score_chunks(chunks: list[SpanChunk], logits: torch.Tensor) -> list[list[ScoredSpan]]:
+    """The best label of each span of each chunk, from the batch's logits (padding rows
+    ignored), with one transfer from the device for the whole batch."""
+    logits = logits.float()
     best_logits, best_labels = logits.max(dim=-1)
-    probabilities = torch.softmax(logits, dim=-1).gather(-1, best_labels[:, None]).squeeze(-1)
+    probabilities = torch.softmax(logits, dim=-1).gather(-1, best_labels[..., None]).squeeze(-1)
+    rows = zip(best_labels.tolist(), probabilities.tolist(), best_logits.tolist(), strict=True)
     return [
-        ScoredSpan(start, end, label, probability, logit)
-        for (start, end), label, probability, logit in zip(
-            chunk.char_spans,
-            best_labels.tolist(),
-            probabilities.tolist(),
-            best_logits.tolist(),
-            strict=True,
-        )
+        [
+            ScoredSpan(start, end, label, probability, logit)
+            for (start, end), label, probability, logit in zip(
+                chunk.char_spans, labels, chunk_probabilities, chunk_logits, strict=False
+            )
+        ]
+        for chunk, (labels, chunk_probabilities, chunk_logits) in zip(chunks, rows, strict=True)
     ]
 
 

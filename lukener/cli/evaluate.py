@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lukener.atomic_write import atomic_text_writer
-from lukener.settings import DEFAULT_BATCH_TOKENS
+from lukener.settings import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_PADDING
 
 from . import options as opt
 from .render import (
@@ -49,6 +49,7 @@ def evaluate_command(
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
     max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    max_padding: opt.MaxPadding = DEFAULT_MAX_PADDING,
     precision: opt.Precision = "fp32",
     compile_model: opt.Compile = False,
     nested: opt.Nested = False,
@@ -65,7 +66,9 @@ def evaluate_command(
             checkpoint,
             data,
             overrides=opt.overrides(entity_attention_mask, max_entity_length, max_mention_length),
-            run=opt.run_options(batch_size, max_batch_tokens, nested, precision, compile_model),
+            run=opt.run_options(
+                batch_size, max_batch_tokens, nested, precision, compile_model, max_padding
+            ),
             conll_options=ConllOptions(no_space=no_space),
             device=device,
             progress=lambda n: progress.advance(task, n),

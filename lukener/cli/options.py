@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lukener.settings import DEFAULT_MAX_PADDING
+
 if TYPE_CHECKING:
     from lukener.inference import RunOptions
 
@@ -32,6 +34,14 @@ MaxBatchTokens = Annotated[
         min=1, help="Most padded tokens (words + spans) per batch; inputs are sorted by length."
     ),
 ]
+MaxPadding = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Most padding per real token before a batch is cut: raise it on a GPU, where "
+        "fuller batches pay.",
+    ),
+]
 Precision = Annotated[
     str, typer.Option(help="fp32, or bf16/fp16 autocast (for GPUs; bf16 also runs on CPUs).")
 ]
@@ -48,11 +58,16 @@ NoSpace = Annotated[
 
 
 def run_options(
-    batch_size: int, max_batch_tokens: int, nested: bool, precision: str, compile_model: bool
+    batch_size: int,
+    max_batch_tokens: int,
+    nested: bool,
+    precision: str,
+    compile_model: bool,
+    max_padding: float = DEFAULT_MAX_PADDING,
 ) -> RunOptions:
     from lukener.inference import RunOptions
 
-    return RunOptions(batch_size, max_batch_tokens, nested, precision, compile_model)
+    return RunOptions(batch_size, max_batch_tokens, nested, precision, compile_model, max_padding)
 
 
 def overrides(

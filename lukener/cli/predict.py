@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from lukener.settings import DEFAULT_BATCH_TOKENS
+from lukener.settings import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_PADDING
 
 from . import options as opt
 from .render import (
@@ -50,6 +50,7 @@ def predict_command(
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
     max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    max_padding: opt.MaxPadding = DEFAULT_MAX_PADDING,
     precision: opt.Precision = "fp32",
     compile_model: opt.Compile = False,
     nested: opt.Nested = False,
@@ -70,7 +71,9 @@ def predict_command(
             input_format=input_format,
             language=language,
             overrides=opt.overrides(entity_attention_mask, max_entity_length, max_mention_length),
-            run=opt.run_options(batch_size, max_batch_tokens, nested, precision, compile_model),
+            run=opt.run_options(
+                batch_size, max_batch_tokens, nested, precision, compile_model, max_padding
+            ),
             device=device,
             conll_options=ConllOptions(no_space=no_space),
             progress=lambda n: progress.advance(task, n),
