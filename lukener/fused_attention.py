@@ -13,6 +13,7 @@ This module imports transformers' LUKE code: import it where transformers is loa
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -55,17 +56,17 @@ class FusedLukeSelfAttention(LukeSelfAttention):
         else:
             hidden_states = torch.cat([word_hidden_states, entity_hidden_states], dim=1)
         batch_size, length = hidden_states.shape[:2]
-        key = self._split_heads(self.key(hidden_states))
-        value = self._split_heads(self.value(hidden_states))
+        key, value = self._key_and_value(hidden_states)
 
         if self.use_entity_aware_attention and entity_hidden_states is not None:
-            # Filling preallocated buffers writes each projection once, where nested
-            # concatenations and pads would copy them two or three times.
-            query = key.new_empty(batch_size, length, self.num_attention_heads, 2 * head_dim)
-            query[:, :word_size, :, :head_dim] = self._project(self.query, word_hidden_states)
-            query[:, :word_size, :, head_dim:] = self._project(self.w2e_query, word_hidden_states)
-            query[:, word_size:, :, :head_dim] = self._project(self.e2w_query, entity_hidden_states)
-            query[:, word_size:, :, head_dim:] = self._project(self.e2e_query, entity_hidden_states)
+            # Each head's query is [q_w2w | q_w2e] for a word, [q_e2w | q_e2e] for an entity.
+            query = torch.cat(
+                [
+                    self._paired_query(self.query, self.w2e_query, word_hidden_states),
+                    self._paired_query(self.e2w_query, self.e2e_query, entity_hidden_states),
+                ],
+                dim=1,
+            )
             padded_key = key.new_zeros(query.shape)
             padded_key[:, :word_size, :, :head_dim] = key[:, :word_size]
             padded_key[:, word_size:, :, head_dim:] = key[:, word_size:]
@@ -92,25 +93,54 @@ class FusedLukeSelfAttention(LukeSelfAttention):
             return context, None
         return context[:, :word_size], context[:, word_size:]
 
-    def _project(self, layer: nn.Module, states: torch.Tensor) -> torch.Tensor:
-        """``layer(states)`` split into heads, reading a sliced ``states`` in place."""
-        if (
-            type(layer) is nn.Linear
-            and layer.bias is not None
-            and not states.is_contiguous()
-            and not (layer._forward_hooks or layer._forward_pre_hooks)
-        ):
+    def _key_and_value(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values split into heads, from one matrix product when both are plain."""
+        if not (_plain_linear(self.key) and _plain_linear(self.value)):
+            return self._split_heads(self.key(states)), self._split_heads(self.value(states))
+        weight = torch.cat([self.key.weight, self.value.weight])
+        bias = torch.cat([self.key.bias, self.value.bias])
+        both = F.linear(states, weight, bias)
+        size = self.all_head_size
+        return self._split_heads(both[..., :size]), self._split_heads(both[..., size:])
+
+    def _paired_query(
+        self, first: nn.Module, second: nn.Module, states: torch.Tensor
+    ) -> torch.Tensor:
+        """``(batch, length, heads, 2 * head_dim)``: each head's ``first(states)`` then
+        ``second(states)``, from one matrix product when both layers are plain."""
+        if not (_plain_linear(first) and _plain_linear(second)):
+            return torch.cat(
+                [self._split_heads(first(states)), self._split_heads(second(states))], dim=-1
+            )
+        heads, head_dim = self.num_attention_heads, self.attention_head_size
+        layers = cast(nn.Linear, first), cast(nn.Linear, second)
+        # Rows ordered head by head, first layer's then second's: the product comes out in
+        # the paired layout with no copy.
+        weight = torch.stack([x.weight.view(heads, head_dim, -1) for x in layers], dim=1)
+        weight = weight.view(2 * heads * head_dim, -1)
+        bias = torch.stack([x.bias.view(heads, head_dim) for x in layers], dim=1)
+        if states.is_contiguous():
+            paired = F.linear(states, weight, bias.view(-1))
+        else:
             # The word and entity halves of a layer's input are slices of one tensor, which
-            # nn.Linear would first copy; a batched matmul reads them as they are.
-            weight = layer.weight.t().expand(states.size(0), -1, -1)
-            return self._split_heads(torch.baddbmm(layer.bias, states, weight))
-        return self._split_heads(layer(states))
+            # F.linear would first copy; a batched matmul reads them as they are.
+            paired = torch.baddbmm(bias.view(-1), states, weight.t().expand(states.size(0), -1, -1))
+        return paired.view(states.size(0), states.size(1), heads, 2 * head_dim)
 
     def _split_heads(self, states: torch.Tensor) -> torch.Tensor:
         """``(batch, length, hidden)`` to ``(batch, length, heads, head_dim)``."""
         return states.view(
             states.size(0), states.size(1), self.num_attention_heads, self.attention_head_size
         )
+
+
+def _plain_linear(layer: nn.Module) -> bool:
+    """An ``nn.Linear`` with a bias and no hooks: its weights may be used directly."""
+    return (
+        type(layer) is nn.Linear
+        and layer.bias is not None
+        and not (layer._forward_hooks or layer._forward_pre_hooks)
+    )
 
 
 def _is_additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> bool:

@@ -216,6 +216,7 @@ def test_query_layer_hooks_still_run(sdpa_calls: list[float]) -> None:
         for layer in model.luke.encoder.layer:
             layer.attention.self.w2e_query.register_forward_hook(shift)
             layer.attention.self.e2e_query.register_forward_hook(shift)
+            layer.attention.self.value.register_forward_hook(shift)
     inputs = span_inputs()
     torch.testing.assert_close(logits(fused, inputs), logits(original, inputs), **TOLERANCE)
     assert len(sdpa_calls) == 2
