@@ -196,33 +196,36 @@ class SpanEncoder:
         return spans
 
     def _context(
-        self, sentences: list[TokenizedSentence], index: int
+        self, flat_ids: list[int], starts: list[int], index: int
     ) -> tuple[list[int], int, int]:
         """Token ids of sentence ``index`` in its document context, with the sentence's
-        offset in them and how many of its tokens fit."""
-        own = sentences[index]
-        if len(own) >= self.max_tokens:
-            return own.ids[: self.max_tokens], 0, self.max_tokens
-        room = self.max_tokens - len(own)
-        left_available = sum(len(s) for s in sentences[:index])
-        right_available = sum(len(s) for s in sentences[index + 1 :])
+        offset in them and how many of its tokens fit. ``flat_ids`` holds the document's
+        sentences one after another, sentence ``k`` from ``starts[k]`` to ``starts[k + 1]``."""
+        begin, end = starts[index], starts[index + 1]
+        own = end - begin
+        if own >= self.max_tokens:
+            return flat_ids[begin : begin + self.max_tokens], 0, self.max_tokens
+        room = self.max_tokens - own
+        left_available, right_available = begin, len(flat_ids) - end
         left = min(left_available, room // 2)
         right = min(right_available, room - left)
         left = min(left_available, room - right)
-        left_ids = [t for s in sentences[:index] for t in s.ids][left_available - left :]
-        right_ids = [t for s in sentences[index + 1 :] for t in s.ids][:right]
-        return left_ids + own.ids + right_ids, left, len(own)
+        return flat_ids[begin - left : end + right], left, own
 
     def encode_document(self, document: Document) -> tuple[list[SpanChunk], EncodingStats]:
         """All chunks of a document, with what could not be encoded."""
         stats = EncodingStats()
         sentences = self.tokenize(document.examples)
+        flat_ids = [token for sentence in sentences for token in sentence.ids]
+        starts = [0]
+        for sentence in sentences:
+            starts.append(starts[-1] + len(sentence))
         chunks: list[SpanChunk] = []
         chunk_size = self.settings.max_entity_length
         for index, (example, tokens) in enumerate(zip(document.examples, sentences, strict=True)):
             stats.sentences += 1
             stats.gold_entities += len(example.entities)
-            context_ids, offset, kept = self._context(sentences, index)
+            context_ids, offset, kept = self._context(flat_ids, starts, index)
             if kept < len(tokens):
                 stats.truncated_sentences += 1
             spans = [s for s in self.candidate_spans(example, tokens) if s[1] < kept]
