@@ -119,12 +119,7 @@ class FusedLukeSelfAttention(LukeSelfAttention):
         weight = torch.stack([x.weight.view(heads, head_dim, -1) for x in layers], dim=1)
         weight = weight.view(2 * heads * head_dim, -1)
         bias = torch.stack([x.bias.view(heads, head_dim) for x in layers], dim=1)
-        if states.is_contiguous():
-            paired = F.linear(states, weight, bias.view(-1))
-        else:
-            # The word and entity halves of a layer's input are slices of one tensor, which
-            # F.linear would first copy; a batched matmul reads them as they are.
-            paired = torch.baddbmm(bias.view(-1), states, weight.t().expand(states.size(0), -1, -1))
+        paired = F.linear(states, weight, bias.view(-1))
         return paired.view(states.size(0), states.size(1), heads, 2 * head_dim)
 
     def _split_heads(self, states: torch.Tensor) -> torch.Tensor:
