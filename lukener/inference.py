@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from lukener.decoding import ScoredSpan, decode_spans
 from lukener.documents import Document, Entity, Example
 from lukener.errors import LukenerError
 from lukener.model import SpanModel
-from lukener.settings import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_PADDING
+from lukener.settings import CPU_MAX_PADDING, DEFAULT_BATCH_TOKENS
 from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
 
 
@@ -40,7 +41,7 @@ class RunOptions:
     nested: bool = False
     precision: str = "fp32"
     compile_model: bool = False
-    max_padding: float = DEFAULT_MAX_PADDING
+    max_padding: float | None = None
 
     def predictor(self, span_model: SpanModel, nested: bool | None = None) -> Predictor:
         return Predictor(
@@ -60,8 +61,8 @@ class Predictor:
     Chunks are batched by a token budget: a window of pending chunks (``WINDOW_BATCHES``
     batches' worth, so memory stays flat however long the input) is sorted by length and
     cut into batches of at most ``batch_size`` chunks, ``max_batch_tokens`` padded tokens
-    (words plus spans) and ``max_padding`` padding per real token. Results come back in
-    input order.
+    (words plus spans) and ``max_padding`` padding per real token (default: 0.1 on a CPU,
+    no limit elsewhere). Results come back in input order.
     """
 
     def __init__(
@@ -72,7 +73,7 @@ class Predictor:
         max_batch_tokens: int = DEFAULT_BATCH_TOKENS,
         precision: str = "fp32",
         compile_model: bool = False,
-        max_padding: float = DEFAULT_MAX_PADDING,
+        max_padding: float | None = None,
     ):
         if precision not in PRECISIONS:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
@@ -85,6 +86,8 @@ class Predictor:
         self.collator = collator_for(span_model)
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
+        if max_padding is None:
+            max_padding = CPU_MAX_PADDING if span_model.device.type == "cpu" else math.inf
         self.max_padding = max_padding
         self.nested = nested
         self.stats = EncodingStats()

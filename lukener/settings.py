@@ -15,9 +15,10 @@ ENTITY_ATTENTION_MASKS = ("standard", "legacy")
 # Padded tokens (words plus spans) per inference batch: about 1 GB of LUKE-large
 # activations, a few hundred MB for base models.
 DEFAULT_BATCH_TOKENS = 16384
-# Padding an inference batch may add, as a share of its real tokens, before it is cut:
-# little, since on a CPU padding costs like any token (see batching.plan_batches).
-DEFAULT_MAX_PADDING = 0.1
+# Padding an inference batch may add on a CPU, as a share of its real tokens, before it is
+# cut: little, since there padding costs like any token (see batching.plan_batches). On a
+# GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
+CPU_MAX_PADDING = 0.1
 
 
 @dataclass(frozen=True)

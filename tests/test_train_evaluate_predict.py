@@ -270,3 +270,20 @@ def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Pa
     scores = [x.score for d in budgeted for e in d.examples for x in e.entities]
     reference = [x.score for d in one_by_one for e in d.examples for x in e.entities]
     assert scores == pytest.approx(reference, abs=1e-5)
+
+
+def test_padding_limit_defaults_by_device(trained_luke: Path, monkeypatch) -> None:
+    import math
+
+    import torch
+
+    from lukener.inference import Predictor, RunOptions
+    from lukener.model import SpanModel, load_span_model
+    from lukener.settings import CPU_MAX_PADDING
+
+    span_model = load_span_model(str(trained_luke), device="cpu")
+    assert RunOptions().predictor(span_model).max_padding == CPU_MAX_PADDING
+    assert Predictor(span_model, max_padding=0.5).max_padding == 0.5
+    # On an accelerator only the token budget and batch size cut batches.
+    monkeypatch.setattr(SpanModel, "device", property(lambda self: torch.device("cuda", 0)))
+    assert math.isinf(RunOptions().predictor(span_model).max_padding)

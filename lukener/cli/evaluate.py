@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from lukener.atomic_write import atomic_text_writer
-from lukener.settings import DEFAULT_BATCH_TOKENS, DEFAULT_MAX_PADDING
+from lukener.settings import DEFAULT_BATCH_TOKENS
 
 from . import options as opt
 from .render import (
@@ -49,7 +49,7 @@ def evaluate_command(
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
     max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
-    max_padding: opt.MaxPadding = DEFAULT_MAX_PADDING,
+    max_padding: opt.MaxPadding = None,
     precision: opt.Precision = "fp32",
     compile_model: opt.Compile = False,
     nested: opt.Nested = False,

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lukener.settings import DEFAULT_MAX_PADDING
-
 if TYPE_CHECKING:
     from lukener.inference import RunOptions
 
@@ -35,11 +33,11 @@ MaxBatchTokens = Annotated[
     ),
 ]
 MaxPadding = Annotated[
-    float,
+    float | None,
     typer.Option(
         min=0.0,
-        help="Most padding per real token before a batch is cut: raise it on a GPU, where "
-        "fuller batches pay.",
+        help="Most padding per real token before a batch is cut. Default: 0.1 on a CPU, where "
+        "padding costs like any token; no limit on a GPU, where fuller batches pay.",
     ),
 ]
 Precision = Annotated[
@@ -63,7 +61,7 @@ def run_options(
     nested: bool,
     precision: str,
     compile_model: bool,
-    max_padding: float = DEFAULT_MAX_PADDING,
+    max_padding: float | None = None,
 ) -> RunOptions:
     from lukener.inference import RunOptions
 
