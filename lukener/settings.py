@@ -12,13 +12,16 @@ from lukener.errors import LukenerError
 SETTINGS_FILE = "lukener.json"
 TOKENIZATION_UNITS = ("raw", "words")
 ENTITY_ATTENTION_MASKS = ("standard", "legacy")
-# Padded tokens (words plus spans) per inference batch: about 1 GB of LUKE-large
-# activations, a few hundred MB for base models.
-DEFAULT_BATCH_TOKENS = 16384
+# Padded tokens (words plus spans) per inference batch. On a GPU: about 1 GB of LUKE-large
+# activations, a few hundred MB for base models. On a CPU the products over the packed
+# tokens of 1024 already run at the cores' peak, and larger activations cost page faults
+# (measured with bench/throughput.py).
+GPU_BATCH_TOKENS = 16384
+CPU_BATCH_TOKENS = 1024
 # Padding an inference batch may add on a CPU, as a share of its real tokens, before it is
-# cut: little, since there padding costs like any token (see batching.plan_batches). On a
+# cut. Only attention computes padding (see packed_inference.py), so some is cheap; on a
 # GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
-CPU_MAX_PADDING = 0.1
+CPU_MAX_PADDING = 1.0
 
 
 @dataclass(frozen=True)

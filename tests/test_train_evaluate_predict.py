@@ -253,7 +253,10 @@ def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Pa
     documents = list(read_jsonl(wnut_small))
     fused = load_span_model(str(trained_luke), device="cpu")
     plain = load_span_model(str(trained_luke), device="cpu", fused_attention=False)
-    one_by_one = list(Predictor(plain, batch_size=1).predict(documents))
+    # The reference: transformers' own model, one chunk at a time.
+    reference = Predictor(plain, batch_size=1)
+    reference.forward = lambda **inputs: plain.model(**inputs).logits
+    one_by_one = list(reference.predict(documents))
     budgeted = list(Predictor(fused, batch_size=64, max_batch_tokens=600).predict(documents))
     assert [d.id for d in budgeted] == [d.id for d in documents]
 
@@ -272,18 +275,22 @@ def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Pa
     assert scores == pytest.approx(reference, abs=1e-5)
 
 
-def test_padding_limit_defaults_by_device(trained_luke: Path, monkeypatch) -> None:
+def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None:
     import math
 
     import torch
 
     from lukener.inference import Predictor, RunOptions
     from lukener.model import SpanModel, load_span_model
-    from lukener.settings import CPU_MAX_PADDING
+    from lukener.settings import CPU_BATCH_TOKENS, CPU_MAX_PADDING, GPU_BATCH_TOKENS
 
     span_model = load_span_model(str(trained_luke), device="cpu")
-    assert RunOptions().predictor(span_model).max_padding == CPU_MAX_PADDING
-    assert Predictor(span_model, max_padding=0.5).max_padding == 0.5
-    # On an accelerator only the token budget and batch size cut batches.
+    on_cpu = RunOptions().predictor(span_model)
+    assert (on_cpu.max_padding, on_cpu.max_batch_tokens) == (CPU_MAX_PADDING, CPU_BATCH_TOKENS)
+    chosen = Predictor(span_model, max_padding=0.5, max_batch_tokens=99)
+    assert (chosen.max_padding, chosen.max_batch_tokens) == (0.5, 99)
+    # On an accelerator only the (larger) token budget and batch size cut batches.
     monkeypatch.setattr(SpanModel, "device", property(lambda self: torch.device("cuda", 0)))
-    assert math.isinf(RunOptions().predictor(span_model).max_padding)
+    on_gpu = RunOptions().predictor(span_model)
+    assert math.isinf(on_gpu.max_padding)
+    assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS > CPU_BATCH_TOKENS

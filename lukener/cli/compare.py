@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from lukener.errors import LukenerError
-from lukener.settings import DEFAULT_BATCH_TOKENS
 
 from . import options as opt
 from .render import console, percent, progress_bar, quiet_transformers, reports_user_errors
@@ -50,7 +49,7 @@ def compare_command(
         Path | None, typer.Option("--json", help="Write every row with its settings as JSON.")
     ] = None,
     batch_size: opt.BatchSize = 32,
-    max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    max_batch_tokens: opt.MaxBatchTokens = None,
     precision: opt.Precision = "fp32",
     device: opt.Device = None,
     no_space: opt.NoSpace = False,

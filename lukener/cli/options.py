@@ -27,17 +27,19 @@ MaxMentionLength = Annotated[
 ]
 BatchSize = Annotated[int, typer.Option(min=1, help="Most model inputs (span chunks) per batch.")]
 MaxBatchTokens = Annotated[
-    int,
+    int | None,
     typer.Option(
-        min=1, help="Most padded tokens (words + spans) per batch; inputs are sorted by length."
+        min=1,
+        help="Most padded tokens (words + spans) per batch; inputs are sorted by length. "
+        "Default: 1024 on a CPU, 16384 on a GPU.",
     ),
 ]
 MaxPadding = Annotated[
     float | None,
     typer.Option(
         min=0.0,
-        help="Most padding per real token before a batch is cut. Default: 0.1 on a CPU, where "
-        "padding costs like any token; no limit on a GPU, where fuller batches pay.",
+        help="Most padding per real token before a batch is cut (only attention computes "
+        "it). Default: 1.0 on a CPU; no limit on a GPU, where fuller batches pay.",
     ),
 ]
 Precision = Annotated[
@@ -57,7 +59,7 @@ NoSpace = Annotated[
 
 def run_options(
     batch_size: int,
-    max_batch_tokens: int,
+    max_batch_tokens: int | None,
     nested: bool,
     precision: str,
     compile_model: bool,

@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from lukener.settings import DEFAULT_BATCH_TOKENS
-
 from . import options as opt
 from .render import (
     console,
@@ -49,7 +47,7 @@ def predict_command(
     max_entity_length: opt.MaxEntityLength = None,
     max_mention_length: opt.MaxMentionLength = None,
     batch_size: opt.BatchSize = 32,
-    max_batch_tokens: opt.MaxBatchTokens = DEFAULT_BATCH_TOKENS,
+    max_batch_tokens: opt.MaxBatchTokens = None,
     max_padding: opt.MaxPadding = None,
     precision: opt.Precision = "fp32",
     compile_model: opt.Compile = False,

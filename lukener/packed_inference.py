@@ -1,0 +1,223 @@
+"""Exact inference for LUKE span models with no padding in the matrix products.
+
+transformers' ``LukeForEntitySpanClassification`` pads every input of a batch to the most
+words and the most spans of the batch, and all of its layers compute the padding. Here the
+real tokens of a batch (every input's words, then every input's spans) are packed into one
+matrix: the query, key and value products, the output and feed-forward layers and the
+classifier run over those rows only, as one large product each. Only attention needs each
+input's tokens side by side: per layer they are scattered into a padded
+``(inputs, length)`` layout for one ``scaled_dot_product_attention`` call, with the
+entity-aware queries widened as in fused_attention.py, and gathered back. In the last layer
+only the rows the classifier reads (spans, and the words where spans start or end) go through
+the output and feed-forward layers.
+
+Same parameters, same operations, same results: tests check the logits against
+transformers' within 1e-5 in fp32. Keys are fused with values, and each pair of
+entity-aware queries into one product, with weights made once and remade when the model's
+parameters change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["PackedSpanClassifier"]
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """Where each packed row lives in the padded attention layout, and what attends."""
+
+    words: int  # packed rows 0..words-1 are words, the rest spans
+    rows: torch.Tensor  # (packed rows,) index into the flattened (inputs * length) layout
+    inputs: int
+    length: int
+    key_mask: torch.Tensor  # (inputs, 1, 1, length) bool: may be attended to
+
+
+@dataclass(frozen=True)
+class _LayerWeights:
+    key_value: tuple[torch.Tensor, torch.Tensor]
+    word_query: tuple[torch.Tensor, torch.Tensor]
+    entity_query: tuple[torch.Tensor, torch.Tensor] | None
+
+
+class PackedSpanClassifier:
+    """Span logits of a ``LukeForEntitySpanClassification``, computed over packed tokens.
+
+    Called with the padded batch the collator makes (words right-padded, a span being real
+    when it has a word position); returns logits shaped like the model's,
+    ``(inputs, spans, labels)``, with zeros for padding spans. Inference only: the model must
+    be in eval mode (no dropout).
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self._weights: list[_LayerWeights] = []
+        self._versions: list[tuple[int, int]] = []
+
+    def __call__(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        entity_ids: torch.Tensor,
+        entity_attention_mask: torch.Tensor,
+        entity_position_ids: torch.Tensor,
+        entity_start_positions: torch.Tensor,
+        entity_end_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        if self.model.training:
+            raise RuntimeError("PackedSpanClassifier computes inference only: call model.eval()")
+        luke = self.model.luke
+        word_real = attention_mask.bool()
+        entity_real = (entity_position_ids != -1).any(dim=-1)
+        words = luke.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+        # Spans as one input of the real ones: their embedding averages up to 16 positions,
+        # which for padding spans would be a large share of the work.
+        span_ids = entity_ids[entity_real][None]
+        spans = luke.entity_embeddings(
+            span_ids, entity_position_ids[entity_real][None], torch.zeros_like(span_ids)
+        )
+        hidden = torch.cat([words[word_real], spans[0]])
+        packing = _packing(word_real, entity_real, entity_attention_mask.bool())
+
+        # Packed word row of each span's start and end word: words are a prefix of each input.
+        word_counts = word_real.sum(dim=1)
+        first_word = torch.cumsum(word_counts, dim=0) - word_counts
+        starts = (first_word[:, None] + entity_start_positions)[entity_real]
+        ends = (first_word[:, None] + entity_end_positions)[entity_real]
+        read = torch.cat(
+            [
+                torch.unique(torch.cat([starts, ends])),
+                torch.arange(packing.words, hidden.size(0), device=hidden.device),
+            ]
+        )
+
+        layers = luke.encoder.layer
+        for number, (layer, weights) in enumerate(zip(layers, self._layer_weights(), strict=True)):
+            hidden = _layer(
+                layer, weights, hidden, packing, read if number == len(layers) - 1 else None
+            )
+
+        # ``hidden`` now holds the ``read`` rows only.
+        position = torch.full((packing.rows.numel(),), -1, dtype=torch.long, device=read.device)
+        position[read] = torch.arange(read.numel(), device=read.device)
+        spans = hidden[position[packing.words :]]
+        features = torch.cat([hidden[position[starts]], hidden[position[ends]], spans], dim=-1)
+        span_logits: torch.Tensor = self.model.classifier(features)
+        logits = span_logits.new_zeros((*entity_real.shape, span_logits.size(-1)))
+        logits[entity_real] = span_logits
+        return logits
+
+    def _layer_weights(self) -> list[_LayerWeights]:
+        """Fused weights of every layer, remade if any parameter changed since."""
+        versions = [(p.data_ptr(), p._version) for p in self.model.parameters()]
+        if versions != self._versions:
+            with torch.no_grad():
+                self._weights = [_fuse(layer) for layer in self.model.luke.encoder.layer]
+            self._versions = versions
+        return self._weights
+
+
+def _packing(
+    word_real: torch.Tensor, entity_real: torch.Tensor, entity_attended: torch.Tensor
+) -> _Packing:
+    inputs, word_length = word_real.shape
+    length = word_length + entity_real.size(1)
+    real = torch.cat([word_real, entity_real], dim=1)
+    flat = torch.arange(inputs * length, device=real.device).view(inputs, length)
+    rows = torch.cat([flat[:, :word_length][word_real], flat[:, word_length:][entity_real]])
+    key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)
+    return _Packing(
+        int(word_real.sum()), rows, inputs, length, key_mask[:, None, None, :].contiguous()
+    )
+
+
+def _fuse(layer: nn.Module) -> _LayerWeights:
+    attention: Any = layer.attention.self  # type: ignore[union-attr]
+    key_value = (
+        torch.cat([attention.key.weight, attention.value.weight]),
+        torch.cat([attention.key.bias, attention.value.bias]),
+    )
+    if not attention.use_entity_aware_attention:
+        return _LayerWeights(key_value, (attention.query.weight, attention.query.bias), None)
+    return _LayerWeights(
+        key_value,
+        _pair(attention.query, attention.w2e_query),
+        _pair(attention.e2w_query, attention.e2e_query),
+    )
+
+
+def _pair(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.cat([first.weight, second.weight]), torch.cat([first.bias, second.bias])
+
+
+def _layer(
+    layer: Any,
+    weights: _LayerWeights,
+    hidden: torch.Tensor,
+    packing: _Packing,
+    read: torch.Tensor | None,
+) -> torch.Tensor:
+    """One ``LukeLayer`` over packed rows; with ``read``, only those rows come out."""
+    context = _attention(layer.attention.self, weights, hidden, packing)
+    if read is not None:
+        context, hidden = context[read], hidden[read]
+    attended = layer.attention.output(context, hidden)
+    output: torch.Tensor = layer.output(layer.intermediate(attended), attended)
+    return output
+
+
+def _attention(
+    attention: Any, weights: _LayerWeights, hidden: torch.Tensor, packing: _Packing
+) -> torch.Tensor:
+    heads, head_dim = attention.num_attention_heads, attention.attention_head_size
+    rows, words = hidden.size(0), packing.words
+    key, value = F.linear(hidden, *weights.key_value).view(rows, 2, heads, head_dim).unbind(1)
+    slots = packing.inputs * packing.length
+    # Autocast may have made the products narrower than ``hidden``.
+    if weights.entity_query is None:
+        width = 1
+        query = F.linear(hidden, *weights.word_query).view(rows, 1, heads, head_dim)
+        padded_query = key.new_zeros((slots, heads, 1, head_dim))
+        padded_query[packing.rows] = query.transpose(1, 2)
+        padded_key = key.new_zeros((slots, heads, 1, head_dim))
+        padded_key[packing.rows, :, 0] = key
+    else:
+        # Each head's query is [q_w2w | q_w2e] for a word and [q_e2w | q_e2e] for a span,
+        # its key [k | 0] for a word and [0 | k] for a span: one product over the doubled
+        # head dimension gives exactly the score transformers picks from its four.
+        width = 2
+        padded_query = key.new_zeros((slots, heads, 2, head_dim))
+        for part, part_weights in (
+            (slice(None, words), weights.word_query),
+            (slice(words, None), weights.entity_query),
+        ):
+            query = F.linear(hidden[part], *part_weights).view(-1, 2, heads, head_dim)
+            padded_query[packing.rows[part]] = query.transpose(1, 2)
+        padded_key = key.new_zeros((slots, heads, 2, head_dim))
+        padded_key[packing.rows[:words], :, 0] = key[:words]
+        padded_key[packing.rows[words:], :, 1] = key[words:]
+    # The fused CPU kernel needs values as wide as keys (else SDPA takes its unfused path);
+    # the extra output columns are dropped.
+    padded_value = key.new_zeros((slots, heads, width, head_dim))
+    padded_value[packing.rows, :, 0] = value
+
+    def per_input(padded: torch.Tensor) -> torch.Tensor:
+        return padded.view(packing.inputs, packing.length, heads, width * head_dim).transpose(1, 2)
+
+    context = F.scaled_dot_product_attention(
+        per_input(padded_query),
+        per_input(padded_key),
+        per_input(padded_value),
+        attn_mask=packing.key_mask,
+        scale=1.0 / math.sqrt(head_dim),
+    )
+    context = context.transpose(1, 2).reshape(slots, heads, width * head_dim)
+    return context[packing.rows, :, :head_dim].reshape(rows, heads * head_dim)

@@ -1,0 +1,77 @@
+"""Small random LUKE span models and padded inputs for exactness tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from transformers import LukeConfig, LukeForEntitySpanClassification
+
+from lukener.fused_attention import install_fused_attention
+
+BATCH, WORDS, ENTITIES, MENTION = 3, 9, 6, 4
+TOLERANCE = {"atol": 1e-5, "rtol": 0.0}
+
+
+def make_config(**overrides: Any) -> LukeConfig:
+    values: dict[str, Any] = {
+        "vocab_size": 100,
+        "entity_vocab_size": 4,
+        "hidden_size": 32,
+        "entity_emb_size": 16,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 64,
+        "max_position_embeddings": 130,
+        "type_vocab_size": 1,
+        "use_entity_aware_attention": True,
+        "num_labels": 5,
+    }
+    values.update(overrides)
+    return LukeConfig(**values)
+
+
+def span_models(**overrides: Any) -> tuple[Any, Any]:
+    """A random span model and a deep copy of it with the fused attention installed."""
+    torch.manual_seed(0)
+    original = LukeForEntitySpanClassification(make_config(**overrides)).eval()
+    fused = copy.deepcopy(original)
+    assert install_fused_attention(fused) == original.config.num_hidden_layers
+    return original, fused
+
+
+def word_inputs() -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(3, 100, (BATCH, WORDS), generator=generator)
+    attention_mask = torch.ones(BATCH, WORDS, dtype=torch.long)
+    for row, length in enumerate((WORDS, 6, 4)):
+        attention_mask[row, length:] = 0
+        input_ids[row, length:] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def span_inputs() -> dict[str, torch.Tensor]:
+    """Word and entity inputs, both padded, entity positions padded with -1."""
+    inputs = word_inputs()
+    generator = torch.Generator().manual_seed(2)
+    entity_ids = torch.randint(1, 4, (BATCH, ENTITIES), generator=generator)
+    entity_attention_mask = torch.ones(BATCH, ENTITIES, dtype=torch.long)
+    entity_position_ids = torch.full((BATCH, ENTITIES, MENTION), -1, dtype=torch.long)
+    starts = torch.zeros(BATCH, ENTITIES, dtype=torch.long)
+    ends = torch.zeros(BATCH, ENTITIES, dtype=torch.long)
+    for row, (words, spans) in enumerate(((WORDS, ENTITIES), (6, 4), (4, 2))):
+        entity_attention_mask[row, spans:] = 0
+        entity_ids[row, spans:] = 0
+        for span in range(spans):
+            start = int(torch.randint(1, words - 1, (1,), generator=generator))
+            end = min(words - 1, start + span % MENTION)
+            starts[row, span], ends[row, span] = start, end
+            entity_position_ids[row, span, : end - start + 1] = torch.arange(start, end + 1)
+    return inputs | {
+        "entity_ids": entity_ids,
+        "entity_attention_mask": entity_attention_mask,
+        "entity_position_ids": entity_position_ids,
+        "entity_start_positions": starts,
+        "entity_end_positions": ends,
+    }

@@ -1,0 +1,138 @@
+"""Packed inference gives transformers' span logits, with no padding in the products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lukener.packed_inference import PackedSpanClassifier
+from tests.luke_inputs import ENTITIES, TOLERANCE, span_inputs, span_models
+
+
+def reference_logits(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    with torch.no_grad():
+        result: torch.Tensor = model(**inputs).logits
+    return result
+
+
+def real_spans(inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    return (inputs["entity_position_ids"] != -1).any(dim=-1)
+
+
+def assert_packed_equal(original: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    expected = reference_logits(original, inputs)
+    with torch.no_grad():
+        packed = PackedSpanClassifier(original)(**inputs)
+    real = real_spans(inputs)
+    assert packed.shape == expected.shape
+    torch.testing.assert_close(packed[real], expected[real], **TOLERANCE)
+    assert not packed[~real].any()
+    return packed
+
+
+def test_words_and_spans_padded_differently_per_input() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    assert real_spans(inputs).sum(dim=1).tolist() == [ENTITIES, 4, 2]
+    assert_packed_equal(original, inputs)
+
+
+def test_same_logits_whichever_attention_the_model_has() -> None:
+    original, fused = span_models()
+    inputs = span_inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            PackedSpanClassifier(fused)(**inputs), PackedSpanClassifier(original)(**inputs)
+        )
+
+
+def test_legacy_all_zero_entity_mask() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    inputs["entity_attention_mask"] = torch.zeros_like(inputs["entity_attention_mask"])
+    standard = reference_logits(original, span_inputs())
+    legacy = assert_packed_equal(original, inputs)
+    real = real_spans(inputs)
+    assert not torch.allclose(legacy[real], standard[real], atol=1e-4)
+
+
+def test_without_entity_aware_attention() -> None:
+    original, _ = span_models(use_entity_aware_attention=False)
+    assert not hasattr(original.luke.encoder.layer[0].attention.self, "e2e_query")
+    assert_packed_equal(original, span_inputs())
+
+
+def test_one_input_alone_as_in_a_batch() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    # The second input has 6 words and 4 spans: unpadded, alone.
+    alone = {
+        name: value[1:2, :6] if name in ("input_ids", "attention_mask") else value[1:2, :4]
+        for name, value in inputs.items()
+    }
+    with torch.no_grad():
+        batched = PackedSpanClassifier(original)(**inputs)
+        single = PackedSpanClassifier(original)(**alone)
+    torch.testing.assert_close(single[0], batched[1, :4], **TOLERANCE)
+
+
+def test_fused_weights_follow_parameter_changes() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    packed = PackedSpanClassifier(original)
+    with torch.no_grad():
+        before = packed(**inputs)
+        original.luke.encoder.layer[0].attention.self.e2e_query.weight.mul_(1.5)
+        original.luke.encoder.layer[1].attention.self.value.bias.add_(0.5)
+        after = packed(**inputs)
+    real = real_spans(inputs)
+    assert not torch.allclose(after[real], before[real], atol=1e-4)
+    torch.testing.assert_close(after[real], reference_logits(original, inputs)[real], **TOLERANCE)
+
+
+def test_padding_only_in_attention(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every product runs over real tokens only; attention sees each input padded."""
+    original, _ = span_models()
+    inputs = span_inputs()
+    real_tokens = int(inputs["attention_mask"].sum()) + int(real_spans(inputs).sum())
+    rows: list[int] = []
+    linear, sdpa = F.linear, F.scaled_dot_product_attention
+    attention_shapes: list[tuple[int, ...]] = []
+
+    def counting_linear(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        rows.append(x.shape[:-1].numel())
+        return linear(x, *args, **kwargs)
+
+    def recording_sdpa(query: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        attention_shapes.append(tuple(query.shape))
+        return sdpa(query, *args, **kwargs)
+
+    monkeypatch.setattr(F, "linear", counting_linear)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", recording_sdpa)
+    with torch.no_grad():
+        PackedSpanClassifier(original)(**inputs)
+    words, spans = inputs["input_ids"].shape[1], inputs["entity_ids"].shape[1]
+    assert attention_shapes == [(3, 4, words + spans, 16)] * 2
+    assert max(rows) == real_tokens
+    assert inputs["input_ids"].numel() + inputs["entity_ids"].numel() > real_tokens
+
+
+def test_inference_only() -> None:
+    original, _ = span_models()
+    original.train()
+    with pytest.raises(RuntimeError, match="inference only"):
+        PackedSpanClassifier(original)(**span_inputs())
+
+
+def test_bf16_autocast_runs_close_to_fp32() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    packed = PackedSpanClassifier(original)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = packed(**inputs)
+    real = real_spans(inputs)
+    expected = reference_logits(original, inputs)
+    torch.testing.assert_close(low[real].float(), expected[real], atol=0.1, rtol=0.05)
