@@ -14,17 +14,13 @@ the output and feed-forward layers.
 Same parameters, same operations, same results: tests check the logits against
 transformers' within 1e-5 in fp32. Keys are fused with values, and each pair of
 entity-aware queries into one product, with weights made once and remade when the model's
-parameters change. On a CPU in fp32 the products go to oneDNN, which PyTorch ships and its
-compiler uses, with the GELU applied in the same pass: on the AMD EPYC this was measured on,
-MKL (PyTorch's default for ``F.linear``) reached about 150 GFLOPS and oneDNN about 200.
+parameters change.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import torch
@@ -45,56 +41,11 @@ class _Packing:
     key_mask: torch.Tensor  # (inputs, 1, 1, length) bool: may be attended to
 
 
-Linear = tuple[torch.Tensor, torch.Tensor]
-
-
 @dataclass(frozen=True)
 class _LayerWeights:
-    key_value: Linear
-    word_query: Linear
-    entity_query: Linear | None
-    attention_output: Linear
-    attention_norm: nn.Module
-    intermediate: Linear
-    activation: Callable[[torch.Tensor], torch.Tensor] | None  # None: GELU (erf)
-    output: Linear
-    output_norm: nn.Module
-
-
-def matrix_product(
-    states: torch.Tensor, weights: Linear, gelu: bool = False, onednn: bool = False
-) -> torch.Tensor:
-    """``F.linear`` (then GELU), by oneDNN in one pass where ``onednn``."""
-    if onednn:
-        attribute, algorithm = ("gelu", "none") if gelu else ("none", "")
-        result: torch.Tensor = torch.ops.mkldnn._linear_pointwise(
-            states, *weights, attribute, [], algorithm
-        )
-        return result
-    product = F.linear(states, *weights)
-    return F.gelu(product) if gelu else product
-
-
-@cache
-def onednn_products_work() -> bool:
-    """Whether this PyTorch has oneDNN's fused linear and it gives ``F.linear``'s results.
-
-    A private operator (the one torch.compile uses on CPUs): checked once, never trusted.
-    """
-    try:
-        generator = torch.Generator().manual_seed(0)
-        states = torch.randn(5, 8, generator=generator)
-        weights = torch.randn(3, 8, generator=generator), torch.randn(3, generator=generator)
-        return all(
-            torch.allclose(
-                matrix_product(states, weights, gelu, onednn=True),
-                matrix_product(states, weights, gelu),
-                atol=1e-5,
-            )
-            for gelu in (False, True)
-        )
-    except (AttributeError, RuntimeError):
-        return False
+    key_value: tuple[torch.Tensor, torch.Tensor]
+    word_query: tuple[torch.Tensor, torch.Tensor]
+    entity_query: tuple[torch.Tensor, torch.Tensor] | None
 
 
 class PackedSpanClassifier:
@@ -108,7 +59,6 @@ class PackedSpanClassifier:
 
     def __init__(self, model: Any):
         self.model = model
-        self.gelu = getattr(model.config, "hidden_act", None) == "gelu"
         self._weights: list[_LayerWeights] = []
         self._versions: list[tuple[int, int]] = []
 
@@ -136,12 +86,6 @@ class PackedSpanClassifier:
         )
         hidden = torch.cat([words[word_real], spans[0]])
         packing = _packing(word_real, entity_real, entity_attention_mask.bool())
-        onednn = (
-            hidden.device.type == "cpu"
-            and hidden.dtype == torch.float32
-            and not torch.is_autocast_enabled("cpu")
-            and onednn_products_work()
-        )
 
         # Packed word row of each span's start and end word: words are a prefix of each input.
         word_counts = word_real.sum(dim=1)
@@ -157,16 +101,16 @@ class PackedSpanClassifier:
 
         layers = luke.encoder.layer
         for number, (layer, weights) in enumerate(zip(layers, self._layer_weights(), strict=True)):
-            last = number == len(layers) - 1
-            hidden = _layer(layer, weights, hidden, packing, read if last else None, onednn)
+            hidden = _layer(
+                layer, weights, hidden, packing, read if number == len(layers) - 1 else None
+            )
 
         # ``hidden`` now holds the ``read`` rows only.
         position = torch.full((packing.rows.numel(),), -1, dtype=torch.long, device=read.device)
         position[read] = torch.arange(read.numel(), device=read.device)
         spans = hidden[position[packing.words :]]
         features = torch.cat([hidden[position[starts]], hidden[position[ends]], spans], dim=-1)
-        classifier = self.model.classifier
-        span_logits = matrix_product(features, (classifier.weight, classifier.bias), onednn=onednn)
+        span_logits: torch.Tensor = self.model.classifier(features)
         logits = span_logits.new_zeros((*entity_real.shape, span_logits.size(-1)))
         logits[entity_real] = span_logits
         return logits
@@ -176,7 +120,7 @@ class PackedSpanClassifier:
         versions = [(p.data_ptr(), p._version) for p in self.model.parameters()]
         if versions != self._versions:
             with torch.no_grad():
-                self._weights = [_fuse(layer, self.gelu) for layer in self.model.luke.encoder.layer]
+                self._weights = [_fuse(layer) for layer in self.model.luke.encoder.layer]
             self._versions = versions
         return self._weights
 
@@ -195,34 +139,23 @@ def _packing(
     )
 
 
-def _fuse(layer: Any, gelu: bool) -> _LayerWeights:
-    attention = layer.attention.self
-    entity_aware = attention.use_entity_aware_attention
+def _fuse(layer: nn.Module) -> _LayerWeights:
+    attention: Any = layer.attention.self  # type: ignore[union-attr]
+    key_value = (
+        torch.cat([attention.key.weight, attention.value.weight]),
+        torch.cat([attention.key.bias, attention.value.bias]),
+    )
+    if not attention.use_entity_aware_attention:
+        return _LayerWeights(key_value, (attention.query.weight, attention.query.bias), None)
     return _LayerWeights(
-        key_value=_joined(attention.key, attention.value),
-        word_query=_joined(attention.query, attention.w2e_query)
-        if entity_aware
-        else _weights(attention.query),
-        entity_query=_joined(attention.e2w_query, attention.e2e_query) if entity_aware else None,
-        attention_output=_weights(layer.attention.output.dense),
-        attention_norm=layer.attention.output.LayerNorm,
-        intermediate=_weights(layer.intermediate.dense),
-        activation=None if gelu else layer.intermediate.intermediate_act_fn,
-        output=_weights(layer.output.dense),
-        output_norm=layer.output.LayerNorm,
+        key_value,
+        _pair(attention.query, attention.w2e_query),
+        _pair(attention.e2w_query, attention.e2e_query),
     )
 
 
-def _weights(layer: nn.Linear) -> Linear:
-    if layer.bias is None:
-        raise ValueError("packed inference needs linear layers with a bias, as LUKE's have")
-    return layer.weight.contiguous(), layer.bias
-
-
-def _joined(first: nn.Linear, second: nn.Linear) -> Linear:
-    """One product for two layers over the same input: first's outputs, then second's."""
-    (first_weight, first_bias), (second_weight, second_bias) = _weights(first), _weights(second)
-    return torch.cat([first_weight, second_weight]), torch.cat([first_bias, second_bias])
+def _pair(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.cat([first.weight, second.weight]), torch.cat([first.bias, second.bias])
 
 
 def _layer(
@@ -231,43 +164,27 @@ def _layer(
     hidden: torch.Tensor,
     packing: _Packing,
     read: torch.Tensor | None,
-    onednn: bool,
 ) -> torch.Tensor:
-    """One ``LukeLayer`` (in eval mode: no dropout) over packed rows; with ``read``, only
-    those rows come out."""
-    context = _attention(layer.attention.self, weights, hidden, packing, onednn)
+    """One ``LukeLayer`` over packed rows; with ``read``, only those rows come out."""
+    context = _attention(layer.attention.self, weights, hidden, packing)
     if read is not None:
         context, hidden = context[read], hidden[read]
-    product = matrix_product(context, weights.attention_output, onednn=onednn)
-    attended = weights.attention_norm(product + hidden)
-    if weights.activation is None:
-        intermediate = matrix_product(attended, weights.intermediate, gelu=True, onednn=onednn)
-    else:
-        intermediate = weights.activation(
-            matrix_product(attended, weights.intermediate, onednn=onednn)
-        )
-    product = matrix_product(intermediate, weights.output, onednn=onednn)
-    output: torch.Tensor = weights.output_norm(product + attended)
+    attended = layer.attention.output(context, hidden)
+    output: torch.Tensor = layer.output(layer.intermediate(attended), attended)
     return output
 
 
 def _attention(
-    attention: Any, weights: _LayerWeights, hidden: torch.Tensor, packing: _Packing, onednn: bool
+    attention: Any, weights: _LayerWeights, hidden: torch.Tensor, packing: _Packing
 ) -> torch.Tensor:
     heads, head_dim = attention.num_attention_heads, attention.attention_head_size
     rows, words = hidden.size(0), packing.words
-    key, value = (
-        matrix_product(hidden, weights.key_value, onednn=onednn)
-        .view(rows, 2, heads, head_dim)
-        .unbind(1)
-    )
+    key, value = F.linear(hidden, *weights.key_value).view(rows, 2, heads, head_dim).unbind(1)
     slots = packing.inputs * packing.length
     # Autocast may have made the products narrower than ``hidden``.
     if weights.entity_query is None:
         width = 1
-        query = matrix_product(hidden, weights.word_query, onednn=onednn).view(
-            rows, 1, heads, head_dim
-        )
+        query = F.linear(hidden, *weights.word_query).view(rows, 1, heads, head_dim)
         padded_query = key.new_zeros((slots, heads, 1, head_dim))
         padded_query[packing.rows] = query.transpose(1, 2)
         padded_key = key.new_zeros((slots, heads, 1, head_dim))
@@ -282,9 +199,7 @@ def _attention(
             (slice(None, words), weights.word_query),
             (slice(words, None), weights.entity_query),
         ):
-            query = matrix_product(hidden[part], part_weights, onednn=onednn).view(
-                -1, 2, heads, head_dim
-            )
+            query = F.linear(hidden[part], *part_weights).view(-1, 2, heads, head_dim)
             padded_query[packing.rows[part]] = query.transpose(1, 2)
         padded_key = key.new_zeros((slots, heads, 2, head_dim))
         padded_key[packing.rows[:words], :, 0] = key[:words]
