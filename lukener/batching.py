@@ -84,9 +84,8 @@ def plan_batches(
 
     A batch pads every chunk to its most words and its most spans, so a batch is closed
     before it would hold more than ``batch_size`` chunks, more than ``max_batch_tokens``
-    padded tokens, or more than ``max_padding`` times its real tokens in padding: padding is
-    computed like any token, so on a CPU a large batch of unequal chunks costs more than
-    several small ones.
+    padded tokens, or more than ``max_padding`` times its real tokens in padding (the padded
+    layout bounds memory; at inference only attention computes the padding).
     """
     batches: list[list[int]] = []
     batch: list[int] = []

@@ -82,10 +82,11 @@ class Predictor:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
         self.span_model = span_model
         self.precision = precision
-        self.forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
+        self.packed = PackedSpanClassifier(span_model.model)
+        self.forward: Callable[..., torch.Tensor] = self.packed
         if compile_model:
             # Batches differ in shape by design: one graph for all of them.
-            self.forward = torch.compile(self.forward, dynamic=True)
+            self.forward = torch.compile(self.packed, dynamic=True)
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
         self.batch_size = batch_size

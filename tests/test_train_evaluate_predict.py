@@ -275,6 +275,34 @@ def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Pa
     assert scores == pytest.approx(reference, abs=1e-5)
 
 
+# Inductor imports torch.utils.mkldnn, which uses a deprecated torch.jit decorator.
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compiled_predictor_tags_alike(trained_luke: Path, wnut_small: Path) -> None:
+    """``--compile``: torch.compile of the packed forward, one graph for all batch shapes."""
+    from lukener.documents import read_jsonl
+    from lukener.inference import Predictor
+    from lukener.model import load_span_model
+
+    documents = list(read_jsonl(wnut_small))[:4]
+    span_model = load_span_model(str(trained_luke), device="cpu")
+    compiled = Predictor(span_model, compile_model=True, max_batch_tokens=300)
+    assert compiled.forward is not compiled.packed
+
+    def entities(predictor: Predictor) -> list[tuple[str, int, int, str, float]]:
+        return [
+            (e.id, x.start, x.end, x.label, x.score)
+            for d in predictor.predict(documents)
+            for e in d.examples
+            for x in e.entities
+        ]
+
+    eager = entities(Predictor(span_model, max_batch_tokens=300))
+    tagged = entities(compiled)
+    assert [x[:4] for x in tagged] == [x[:4] for x in eager]
+    assert len(eager) > 3
+    assert [x[4] for x in tagged] == pytest.approx([x[4] for x in eager], abs=1e-4)
+
+
 def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None:
     import math
 
