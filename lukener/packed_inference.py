@@ -181,7 +181,7 @@ def _attention(
     rows, words = hidden.size(0), packing.words
     key, value = F.linear(hidden, *weights.key_value).view(rows, 2, heads, head_dim).unbind(1)
     slots = packing.inputs * packing.length
-    # Autocast may have made the products narrower than ``hidden``.
+    # The padded buffers take the products' dtype: under autocast, narrower than ``hidden``'s.
     if weights.entity_query is None:
         width = 1
         query = F.linear(hidden, *weights.word_query).view(rows, 1, heads, head_dim)
@@ -199,7 +199,8 @@ def _attention(
             (slice(None, words), weights.word_query),
             (slice(words, None), weights.entity_query),
         ):
-            query = F.linear(hidden[part], *part_weights).view(-1, 2, heads, head_dim)
+            states = hidden[part]
+            query = F.linear(states, *part_weights).view(states.size(0), 2, heads, head_dim)
             padded_query[packing.rows[part]] = query.transpose(1, 2)
         padded_key = key.new_zeros((slots, heads, 2, head_dim))
         padded_key[packing.rows[:words], :, 0] = key[:words]

@@ -79,6 +79,20 @@ def test_one_input_alone_as_in_a_batch() -> None:
     torch.testing.assert_close(single[0], batched[1, :4], **TOLERANCE)
 
 
+def test_inputs_without_spans() -> None:
+    original, _ = span_models()
+    inputs = span_inputs()
+    inputs["entity_position_ids"][2] = -1  # the third input: no span at all
+    inputs["entity_attention_mask"][2] = 0
+    assert real_spans(inputs).sum(dim=1).tolist() == [ENTITIES, 4, 0]
+    assert_packed_equal(original, inputs)
+    inputs["entity_position_ids"][:] = -1  # no span in the whole batch
+    with torch.no_grad():
+        logits = PackedSpanClassifier(original)(**inputs)
+    assert logits.shape == (3, ENTITIES, 5)
+    assert not logits.any()
+
+
 def test_fused_weights_follow_parameter_changes() -> None:
     original, _ = span_models()
     inputs = span_inputs()
