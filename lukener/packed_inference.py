@@ -12,9 +12,9 @@ only the rows the classifier reads (spans, and the words where spans start or en
 the output and feed-forward layers.
 
 Same parameters, same operations, same results: tests check the logits against
-transformers' within 1e-5 in fp32. Keys are fused with values, and each pair of
-entity-aware queries into one product, with weights made once and remade when the model's
-parameters change.
+transformers' within 1e-5 in fp32. It keeps no weights of its own (joining the key and
+value products, or each pair of queries, into one was measured no faster on a CPU): every
+product is the model's own layer, so changes to the model take effect at once.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -41,13 +40,6 @@ class _Packing:
     key_mask: torch.Tensor  # (inputs, 1, 1, length) bool: may be attended to
 
 
-@dataclass(frozen=True)
-class _LayerWeights:
-    key_value: tuple[torch.Tensor, torch.Tensor]
-    word_query: tuple[torch.Tensor, torch.Tensor]
-    entity_query: tuple[torch.Tensor, torch.Tensor] | None
-
-
 class PackedSpanClassifier:
     """Span logits of a ``LukeForEntitySpanClassification``, computed over packed tokens.
 
@@ -59,8 +51,6 @@ class PackedSpanClassifier:
 
     def __init__(self, model: Any):
         self.model = model
-        self._weights: list[_LayerWeights] = []
-        self._versions: list[tuple[int, int]] = []
 
     def __call__(
         self,
@@ -100,10 +90,8 @@ class PackedSpanClassifier:
         )
 
         layers = luke.encoder.layer
-        for number, (layer, weights) in enumerate(zip(layers, self._layer_weights(), strict=True)):
-            hidden = _layer(
-                layer, weights, hidden, packing, read if number == len(layers) - 1 else None
-            )
+        for number, layer in enumerate(layers):
+            hidden = _layer(layer, hidden, packing, read if number == len(layers) - 1 else None)
 
         # ``hidden`` now holds the ``read`` rows only.
         position = torch.full((packing.rows.numel(),), -1, dtype=torch.long, device=read.device)
@@ -114,15 +102,6 @@ class PackedSpanClassifier:
         logits = span_logits.new_zeros((*entity_real.shape, span_logits.size(-1)))
         logits[entity_real] = span_logits
         return logits
-
-    def _layer_weights(self) -> list[_LayerWeights]:
-        """Fused weights of every layer, remade if any parameter changed since."""
-        versions = [(p.data_ptr(), p._version) for p in self.model.parameters()]
-        if versions != self._versions:
-            with torch.no_grad():
-                self._weights = [_fuse(layer) for layer in self.model.luke.encoder.layer]
-            self._versions = versions
-        return self._weights
 
 
 def _packing(
@@ -139,34 +118,11 @@ def _packing(
     )
 
 
-def _fuse(layer: nn.Module) -> _LayerWeights:
-    attention: Any = layer.attention.self  # type: ignore[union-attr]
-    key_value = (
-        torch.cat([attention.key.weight, attention.value.weight]),
-        torch.cat([attention.key.bias, attention.value.bias]),
-    )
-    if not attention.use_entity_aware_attention:
-        return _LayerWeights(key_value, (attention.query.weight, attention.query.bias), None)
-    return _LayerWeights(
-        key_value,
-        _pair(attention.query, attention.w2e_query),
-        _pair(attention.e2w_query, attention.e2e_query),
-    )
-
-
-def _pair(first: nn.Linear, second: nn.Linear) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.cat([first.weight, second.weight]), torch.cat([first.bias, second.bias])
-
-
 def _layer(
-    layer: Any,
-    weights: _LayerWeights,
-    hidden: torch.Tensor,
-    packing: _Packing,
-    read: torch.Tensor | None,
+    layer: Any, hidden: torch.Tensor, packing: _Packing, read: torch.Tensor | None
 ) -> torch.Tensor:
     """One ``LukeLayer`` over packed rows; with ``read``, only those rows come out."""
-    context = _attention(layer.attention.self, weights, hidden, packing)
+    context = _attention(layer.attention.self, hidden, packing)
     if read is not None:
         context, hidden = context[read], hidden[read]
     attended = layer.attention.output(context, hidden)
@@ -174,37 +130,38 @@ def _layer(
     return output
 
 
-def _attention(
-    attention: Any, weights: _LayerWeights, hidden: torch.Tensor, packing: _Packing
-) -> torch.Tensor:
+def _attention(attention: Any, hidden: torch.Tensor, packing: _Packing) -> torch.Tensor:
     heads, head_dim = attention.num_attention_heads, attention.attention_head_size
     rows, words = hidden.size(0), packing.words
-    key, value = F.linear(hidden, *weights.key_value).view(rows, 2, heads, head_dim).unbind(1)
+
+    def split(states: torch.Tensor) -> torch.Tensor:
+        return states.view(states.size(0), heads, head_dim)
+
+    key, value = split(attention.key(hidden)), split(attention.value(hidden))
     slots = packing.inputs * packing.length
     # The padded buffers take the products' dtype: under autocast, narrower than ``hidden``'s.
-    if weights.entity_query is None:
-        width = 1
-        query = F.linear(hidden, *weights.word_query).view(rows, 1, heads, head_dim)
-        padded_query = key.new_zeros((slots, heads, 1, head_dim))
-        padded_query[packing.rows] = query.transpose(1, 2)
-        padded_key = key.new_zeros((slots, heads, 1, head_dim))
-        padded_key[packing.rows, :, 0] = key
-    else:
+    if attention.use_entity_aware_attention:
         # Each head's query is [q_w2w | q_w2e] for a word and [q_e2w | q_e2e] for a span,
         # its key [k | 0] for a word and [0 | k] for a span: one product over the doubled
         # head dimension gives exactly the score transformers picks from its four.
         width = 2
         padded_query = key.new_zeros((slots, heads, 2, head_dim))
-        for part, part_weights in (
-            (slice(None, words), weights.word_query),
-            (slice(words, None), weights.entity_query),
+        for part, first, second in (
+            (slice(None, words), attention.query, attention.w2e_query),
+            (slice(words, None), attention.e2w_query, attention.e2e_query),
         ):
-            states = hidden[part]
-            query = F.linear(states, *part_weights).view(states.size(0), 2, heads, head_dim)
-            padded_query[packing.rows[part]] = query.transpose(1, 2)
+            states, part_rows = hidden[part], packing.rows[part]
+            padded_query[part_rows, :, 0] = split(first(states))
+            padded_query[part_rows, :, 1] = split(second(states))
         padded_key = key.new_zeros((slots, heads, 2, head_dim))
         padded_key[packing.rows[:words], :, 0] = key[:words]
         padded_key[packing.rows[words:], :, 1] = key[words:]
+    else:
+        width = 1
+        padded_query = key.new_zeros((slots, heads, 1, head_dim))
+        padded_query[packing.rows, :, 0] = split(attention.query(hidden))
+        padded_key = key.new_zeros((slots, heads, 1, head_dim))
+        padded_key[packing.rows, :, 0] = key
     # The fused CPU kernel needs values as wide as keys (else SDPA takes its unfused path);
     # the extra output columns are dropped.
     padded_value = key.new_zeros((slots, heads, width, head_dim))

@@ -93,7 +93,7 @@ def test_inputs_without_spans() -> None:
     assert not logits.any()
 
 
-def test_fused_weights_follow_parameter_changes() -> None:
+def test_logits_follow_parameter_changes() -> None:
     original, _ = span_models()
     inputs = span_inputs()
     packed = PackedSpanClassifier(original)
