@@ -109,8 +109,7 @@ def _packing(
 ) -> _Packing:
     inputs, word_length = word_real.shape
     length = word_length + entity_real.size(1)
-    real = torch.cat([word_real, entity_real], dim=1)
-    flat = torch.arange(inputs * length, device=real.device).view(inputs, length)
+    flat = torch.arange(inputs * length, device=word_real.device).view(inputs, length)
     rows = torch.cat([flat[:, :word_length][word_real], flat[:, word_length:][entity_real]])
     key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)
     return _Packing(
