@@ -21,12 +21,13 @@ from typing import Any
 import torch
 
 from bench.token_baseline import train_and_score
-from lukener.corpora import prepare_japanese, prepare_wnut16
-from lukener.demo import minilm_directory
-from lukener.documents import Document, read_jsonl, write_jsonl
-from lukener.evaluation import evaluate_documents
-from lukener.model import load_span_model
-from lukener.training import TrainOptions, train
+from lukener.data.corpora import prepare_japanese, prepare_wnut16
+from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.modeling.loading import load_span_model
+from lukener.tasks.demo import minilm_directory
+from lukener.tasks.evaluation import evaluate_documents
+from lukener.tasks.options import TrainOptions
+from lukener.tasks.training import train
 
 
 def corpus_splits(name: str, directory: Path) -> dict[str, list[Document]]:

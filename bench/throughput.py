@@ -37,12 +37,13 @@ from typing import Any
 
 import torch
 
-from lukener.batching import ChunkCollator
-from lukener.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
-from lukener.documents import Document, read_jsonl, write_jsonl
-from lukener.inference import RunOptions, collator_for
-from lukener.model import SpanModel, load_span_model
-from lukener.span_encoding import SpanEncoder
+from lukener.data.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
+from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.spans.batching import ChunkCollator
+from lukener.spans.encoding import SpanEncoder
+from lukener.tasks.inference import Predictor, collator_for
+from lukener.tasks.options import RunOptions
 from tests.tiny_models import build_checkpoint, build_luke_tokenizer
 
 
@@ -120,9 +121,9 @@ def predict_speed(
     sentences = sum(len(d.examples) for d in documents)
     large_chunks = fused.settings.with_overrides(max_entity_length=512)
     predictors = {
-        "lukener": RunOptions().predictor(fused),
-        "lukener_large_chunks": RunOptions().predictor(replace(fused, settings=large_chunks)),
-    } | {f"lukener_{p}": RunOptions(precision=p).predictor(fused) for p in precisions}
+        "lukener": Predictor(fused),
+        "lukener_large_chunks": Predictor(replace(fused, settings=large_chunks)),
+    } | {f"lukener_{p}": Predictor(fused, RunOptions(precision=p)) for p in precisions}
     plain_predict(plain, documents[:1])  # warm-up every path
     for predictor in predictors.values():
         list(predictor.predict(documents[:1]))
@@ -160,7 +161,7 @@ def forward_cost(
     """Seconds per token (words + entities) of one forward, LUKE against RoBERTa."""
     from transformers import RobertaConfig, RobertaModel
 
-    from lukener.packed_inference import PackedSpanClassifier
+    from lukener.modeling.packed_inference import PackedSpanClassifier
 
     config = span_model.model.config
     roberta = RobertaModel(

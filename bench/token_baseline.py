@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 
-from lukener.documents import Document, Entity, Example
-from lukener.metrics import Metrics, score_documents
-from lukener.schemes import WordSpan, spans_to_tags, tags_to_spans
+from lukener.data.documents import Document, Entity, Example
+from lukener.data.schemes import WordSpan, spans_to_tags, tags_to_spans
+from lukener.spans.metrics import Metrics, score_documents
 
 
 @dataclass

@@ -70,9 +70,9 @@ def tiny_mluke(tmp_path_factory, mluke_tokenizer) -> Path:
 @pytest.fixture(scope="session")
 def wnut_small(tmp_path_factory) -> Path:
     """The first 32 tweets of WNUT-16 as JSONL (the overfit set)."""
-    from lukener.convert import ConllOptions, conll_to_documents
-    from lukener.corpora import wnut16_source
-    from lukener.documents import write_jsonl
+    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.corpora import wnut16_source
+    from lukener.data.documents import write_jsonl
 
     documents, _ = conll_to_documents(wnut16_source(), ConllOptions())
     path = tmp_path_factory.mktemp("wnut") / "small.jsonl"
@@ -83,9 +83,9 @@ def wnut_small(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def japanese_small(tmp_path_factory) -> Path:
-    from lukener.convert import ConllOptions, conll_to_documents
-    from lukener.corpora import japanese_source
-    from lukener.documents import write_jsonl
+    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.corpora import japanese_source
+    from lukener.data.documents import write_jsonl
 
     documents, _ = conll_to_documents(japanese_source(), ConllOptions(no_space=True))
     path = tmp_path_factory.mktemp("ja") / "small.jsonl"

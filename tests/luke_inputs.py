@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from transformers import LukeConfig, LukeForEntitySpanClassification
 
-from lukener.fused_attention import install_fused_attention
+from lukener.modeling.fused_attention import install_fused_attention
 
 BATCH, WORDS, ENTITIES, MENTION = 3, 9, 6, 4
 TOLERANCE = {"atol": 1e-5, "rtol": 0.0}

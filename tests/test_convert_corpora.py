@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lukener.corpora import japanese_source, wnut16_source
+from lukener.data.corpora import japanese_source, wnut16_source
 from tests.helpers import jsonl_records
 
 

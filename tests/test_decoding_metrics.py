@@ -8,10 +8,10 @@ import pytest
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from lukener.decoding import ScoredSpan, decode_spans
-from lukener.documents import Document, Entity, Example
-from lukener.metrics import score_documents, score_spans
-from lukener.schemes import tags_to_spans
+from lukener.data.documents import Document, Entity, Example
+from lukener.data.schemes import tags_to_spans
+from lukener.spans.decoding import ScoredSpan, decode_spans
+from lukener.spans.metrics import score_documents, score_spans
 
 
 def span(start: int, end: int, label: int, probability: float, logit: float) -> ScoredSpan:

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 import torch
 
-from lukener.documents import read_jsonl
-from lukener.inference import collator_for
-from lukener.model import load_span_model
-from lukener.span_encoding import SpanEncoder
+from lukener.data.documents import read_jsonl
+from lukener.modeling.loading import load_span_model
+from lukener.spans.encoding import SpanEncoder
+from lukener.tasks.inference import collator_for
 from tests.tiny_models import build_checkpoint
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from transformers import LukeForEntitySpanClassification, LukeModel
 from transformers.models.luke.modeling_luke import LukeSelfAttention
 
-from lukener.fused_attention import FusedLukeSelfAttention, install_fused_attention
+from lukener.modeling.fused_attention import FusedLukeSelfAttention, install_fused_attention
 from tests.luke_inputs import (
     BATCH,
     ENTITIES,

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lukener.packed_inference import PackedSpanClassifier
+from lukener.modeling.packed_inference import PackedSpanClassifier
 from tests.luke_inputs import ENTITIES, TOLERANCE, span_inputs, span_models
 
 

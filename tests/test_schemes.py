@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from lukener.schemes import (
+from lukener.data.schemes import (
     TagError,
     WordSpan,
     detect_scheme,

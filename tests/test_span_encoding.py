@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from lukener.batching import ChunkCollator
-from lukener.documents import Document, Entity, Example, read_jsonl
-from lukener.settings import EncodingSettings
-from lukener.span_encoding import SpanEncoder
+from lukener.data.documents import Document, Entity, Example, read_jsonl
+from lukener.spans.batching import ChunkCollator
+from lukener.spans.encoding import SpanEncoder
+from lukener.spans.settings import EncodingSettings
 
 SETTINGS = [
     EncodingSettings(),

@@ -142,9 +142,10 @@ def test_predict_conll_output(invoke, trained_luke, wnut_small, tmp_path) -> Non
 
 
 def test_prediction_streams(trained_luke: Path, wnut_small: Path) -> None:
-    from lukener.documents import read_jsonl
-    from lukener.inference import WINDOW_BATCHES, Predictor
-    from lukener.model import load_span_model
+    from lukener.data.documents import read_jsonl
+    from lukener.modeling.loading import load_span_model
+    from lukener.tasks.inference import WINDOW_BATCHES, Predictor
+    from lukener.tasks.options import RunOptions
 
     consumed = []
 
@@ -153,7 +154,9 @@ def test_prediction_streams(trained_luke: Path, wnut_small: Path) -> None:
             consumed.append(document.id)
             yield document
 
-    predictor = Predictor(load_span_model(str(trained_luke), device="cpu"), batch_size=1)
+    predictor = Predictor(
+        load_span_model(str(trained_luke), device="cpu"), RunOptions(batch_size=1)
+    )
     stream = predictor.predict(documents())
     first = next(stream)
     assert first.id == consumed[0]
@@ -246,18 +249,21 @@ def test_training_without_entities_is_refused(invoke, tiny_luke, tmp_path) -> No
 
 
 def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Path) -> None:
-    from lukener.documents import read_jsonl
-    from lukener.inference import Predictor
-    from lukener.model import load_span_model
+    from lukener.data.documents import read_jsonl
+    from lukener.modeling.loading import load_span_model
+    from lukener.tasks.inference import Predictor
+    from lukener.tasks.options import RunOptions
 
     documents = list(read_jsonl(wnut_small))
     fused = load_span_model(str(trained_luke), device="cpu")
     plain = load_span_model(str(trained_luke), device="cpu", fused_attention=False)
     # The reference: transformers' own model, one chunk at a time.
-    reference = Predictor(plain, batch_size=1)
+    reference = Predictor(plain, RunOptions(batch_size=1))
     reference.forward = lambda **inputs: plain.model(**inputs).logits
     one_by_one = list(reference.predict(documents))
-    budgeted = list(Predictor(fused, batch_size=64, max_batch_tokens=600).predict(documents))
+    budgeted = list(
+        Predictor(fused, RunOptions(batch_size=64, max_batch_tokens=600)).predict(documents)
+    )
     assert [d.id for d in budgeted] == [d.id for d in documents]
 
     def entities(predicted):
@@ -279,14 +285,16 @@ def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Pa
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_compiled_predictor_tags_alike(trained_luke: Path, wnut_small: Path) -> None:
     """``--compile``: torch.compile of the packed forward, one graph for all batch shapes."""
-    from lukener.documents import read_jsonl
-    from lukener.inference import Predictor
-    from lukener.model import load_span_model
+    from lukener.data.documents import read_jsonl
+    from lukener.modeling.loading import load_span_model
+    from lukener.modeling.packed_inference import PackedSpanClassifier
+    from lukener.tasks.inference import Predictor
+    from lukener.tasks.options import RunOptions
 
     documents = list(read_jsonl(wnut_small))[:4]
     span_model = load_span_model(str(trained_luke), device="cpu")
-    compiled = Predictor(span_model, compile_model=True, max_batch_tokens=300)
-    assert compiled.forward is not compiled.packed
+    compiled = Predictor(span_model, RunOptions(compile_model=True, max_batch_tokens=300))
+    assert not isinstance(compiled.forward, PackedSpanClassifier)  # the compiled wrapper
 
     def entities(predictor: Predictor) -> list[tuple[str, int, int, str, float]]:
         return [
@@ -296,7 +304,7 @@ def test_compiled_predictor_tags_alike(trained_luke: Path, wnut_small: Path) -> 
             for x in e.entities
         ]
 
-    eager = entities(Predictor(span_model, max_batch_tokens=300))
+    eager = entities(Predictor(span_model, RunOptions(max_batch_tokens=300)))
     tagged = entities(compiled)
     assert [x[:4] for x in tagged] == [x[:4] for x in eager]
     assert len(eager) > 3
@@ -308,17 +316,22 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
 
     import torch
 
-    from lukener.inference import Predictor, RunOptions
-    from lukener.model import SpanModel, load_span_model
-    from lukener.settings import CPU_BATCH_TOKENS, CPU_MAX_PADDING, GPU_BATCH_TOKENS
+    from lukener.modeling.loading import SpanModel, load_span_model
+    from lukener.tasks.inference import (
+        CPU_BATCH_TOKENS,
+        CPU_MAX_PADDING,
+        GPU_BATCH_TOKENS,
+        Predictor,
+    )
+    from lukener.tasks.options import RunOptions
 
     span_model = load_span_model(str(trained_luke), device="cpu")
-    on_cpu = RunOptions().predictor(span_model)
+    on_cpu = Predictor(span_model)
     assert (on_cpu.max_padding, on_cpu.max_batch_tokens) == (CPU_MAX_PADDING, CPU_BATCH_TOKENS)
-    chosen = Predictor(span_model, max_padding=0.5, max_batch_tokens=99)
+    chosen = Predictor(span_model, RunOptions(max_padding=0.5, max_batch_tokens=99))
     assert (chosen.max_padding, chosen.max_batch_tokens) == (0.5, 99)
     # On an accelerator only the (larger) token budget and batch size cut batches.
     monkeypatch.setattr(SpanModel, "device", property(lambda self: torch.device("cuda", 0)))
-    on_gpu = RunOptions().predictor(span_model)
+    on_gpu = Predictor(span_model)
     assert math.isinf(on_gpu.max_padding)
     assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS > CPU_BATCH_TOKENS

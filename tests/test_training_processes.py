@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -83,6 +84,10 @@ def test_two_processes_under_torchrun_split_the_steps(tiny_luke, wnut_small, tmp
     one, two = steps_of(single.stderr + single.stdout), steps_of(double.stderr + double.stdout)
     assert two < one <= 2 * two  # each process takes half of every epoch's batches
     assert (tmp_path / "two" / "model.safetensors").exists()
-    assert (tmp_path / "two" / "metrics.json").exists()
+    # The validation set is split between the processes and gathered: the scores cover every
+    # gold entity, as in the single process.
+    one_counts = json.loads((tmp_path / "one" / "metrics.json").read_text())["counts"]
+    two_counts = json.loads((tmp_path / "two" / "metrics.json").read_text())["counts"]
+    assert two_counts["gold"] == one_counts["gold"] > 0
     # Only the main process reports.
     assert (double.stderr + double.stdout).count("steps in") == 1

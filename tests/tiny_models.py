@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from lukener.corpora import japanese_source, wnut16_source
+from lukener.data.corpora import japanese_source, wnut16_source
 
 LITE_ENTITY_VOCAB = {"[MASK]": 0, "[UNK]": 1, "[PAD]": 2, "[MASK2]": 3}
 FULL_ENTITY_VOCAB = {"[PAD]": 0, "[UNK]": 1, "[MASK]": 2, "[MASK2]": 3}

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from lukener.errors import LukenerError
+from lukener.data.convert import ConllOptions
+from lukener.tasks.options import CompareOptions, RunOptions
 
-from . import options as opt
-from .render import console, percent, progress_bar, quiet_transformers, reports_user_errors
+from .options import Fields, expand_options
+from .render import console, percent, reports_user_errors, with_progress
 
 if TYPE_CHECKING:
-    from lukener.comparison import RowResult
+    from lukener.tasks.comparison import RowResult
 
 HELP = """Evaluate checkpoints side by side on one test set, like a paper's results table.
 
@@ -32,47 +32,21 @@ Examples:
 
 
 @reports_user_errors
+@expand_options
 def compare_command(
-    spec: Annotated[
-        Path | None,
-        typer.Argument(help="Benchmark spec (TOML), e.g. benchmarks/conll2003-en.toml."),
-    ] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Test documents (JSONL or CoNLL); overrides the spec's.")
-    ] = None,
-    checkpoint: Annotated[
-        list[str] | None,
-        typer.Option(help="Extra row: CKPT, CKPT:legacy or CKPT:standard. Repeatable."),
-    ] = None,
-    markdown: Annotated[Path | None, typer.Option(help="Write the table as Markdown.")] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write every row with its settings as JSON.")
-    ] = None,
-    batch_size: opt.BatchSize = 32,
-    max_batch_tokens: opt.MaxBatchTokens = None,
-    precision: opt.Precision = "fp32",
-    device: opt.Device = None,
-    no_space: opt.NoSpace = False,
+    options: CompareOptions,
+    # Decoding is each row's own setting (nested or greedy).
+    run: Annotated[
+        RunOptions,
+        Fields(
+            "batch_size", "max_batch_tokens", "max_padding", "precision", "compile_model", "device"
+        ),
+    ],
+    conll: Annotated[ConllOptions, Fields("no_space")],
 ) -> None:
-    from lukener.benchmark_spec import checkpoint_row, load_spec
-    from lukener.comparison import compare, write_outputs
-    from lukener.convert import ConllOptions
+    from lukener.tasks.comparison import compare, plan_comparison, write_outputs
 
-    rows = []
-    title = "lukener compare"
-    spec_data = None
-    if spec is not None:
-        loaded = load_spec(spec)
-        rows.extend(loaded.rows)
-        title, spec_data = loaded.name, loaded.data
-    rows.extend(checkpoint_row(option) for option in checkpoint or [])
-    if not rows:
-        raise LukenerError("nothing to compare: give a spec or --checkpoint options")
-    test_data = data or (Path(spec_data) if spec_data else None)
-    if test_data is None:
-        raise LukenerError("no test data: pass --data FILE (CoNLL-2003 is not redistributable)")
-
-    quiet_transformers()
+    plan = plan_comparison(options)
 
     def report(item: RowResult) -> None:
         if item.failed:
@@ -80,19 +54,12 @@ def compare_command(
         elif item.f1 is not None:
             console.print(f"done {item.row.name}: F1 {percent(item.f1)}")
 
-    with progress_bar() as progress:
-        task = progress.add_task("evaluating", total=None)
-        results = compare(
-            rows,
-            test_data,
-            run=opt.run_options(batch_size, max_batch_tokens, False, precision, False),
-            device=device,
-            conll_options=ConllOptions(no_space=no_space),
-            on_row=report,
-            progress=lambda n: progress.advance(task, n),
-        )
-    console.print(results_table(results, f"{title} on {test_data}"))
-    write_outputs(results, title, markdown, json_path)
+    results = with_progress(
+        "evaluating",
+        lambda advance: compare(plan.rows, plan.data, run, conll, on_row=report, progress=advance),
+    )
+    console.print(results_table(results, f"{plan.title} on {plan.data}"))
+    write_outputs(results, plan.title, options.markdown, options.json_path)
     if any(item.failed for item in results):
         raise typer.Exit(1)
 

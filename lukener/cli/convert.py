@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from lukener.convert import ConllOptions, ConversionSummary, convert, no_space_for
+from lukener.data.convert import ConllOptions, ConversionSummary, convert, no_space_for
+from lukener.data.schemes import normalize_scheme
 from lukener.errors import LukenerError
-from lukener.schemes import normalize_scheme
 
+from .options import expand_options
 from .render import console, reports_user_errors
 
 HELP = """Convert CoNLL column files to document JSONL, or JSONL back to CoNLL.
@@ -32,45 +34,24 @@ Examples:
 
 
 @reports_user_errors
+@expand_options
 def convert_command(
     input_path: Annotated[
         Path, typer.Argument(metavar="INPUT", help="CoNLL file, or a .jsonl file to write back.")
     ],
     output_path: Annotated[Path, typer.Argument(metavar="OUTPUT", help="File to write.")],
-    scheme: Annotated[
-        str,
-        typer.Option(
-            help="Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bilou, io. Reading CoNLL, "
-            "auto detects it; writing CoNLL, auto means iob2.",
-        ),
-    ] = "auto",
-    word_column: Annotated[int, typer.Option(help="Column of the word (0 = first).")] = 0,
-    tag_column: Annotated[int, typer.Option(help="Column of the tag (-1 = last).")] = -1,
-    no_space: Annotated[
-        bool, typer.Option("--no-space", help="Join words without spaces (Japanese, Chinese).")
-    ] = False,
+    conll: ConllOptions,
     language: Annotated[
         str | None, typer.Option(help="Language of the text; ja and zh imply --no-space.")
     ] = None,
-    sentences_per_document: Annotated[
-        int | None,
-        typer.Option(
-            min=1, help="Without -DOCSTART- lines, group this many sentences per document."
-        ),
-    ] = None,
 ) -> None:
+    scheme = conll.scheme
     if scheme != "auto":
         try:
             scheme = normalize_scheme(scheme)
         except ValueError as error:
             raise LukenerError(f"--scheme: {error}") from None
-    options = ConllOptions(
-        scheme=scheme,
-        word_column=word_column,
-        tag_column=tag_column,
-        no_space=no_space_for(language, no_space),
-        sentences_per_document=sentences_per_document,
-    )
+    options = replace(conll, scheme=scheme, no_space=no_space_for(language, conll.no_space))
     summary = convert(
         input_path, output_path, options, output_scheme="iob2" if scheme == "auto" else scheme
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from lukener.tasks.options import DemoOptions
 
-import typer
-
+from .options import expand_options
 from .render import console, metrics_table, percent, quiet_transformers, reports_user_errors
 
 HELP = """Train and evaluate a span NER model offline, in about 10 minutes on 2 CPU cores.
@@ -24,40 +22,12 @@ Examples:
 
 
 @reports_user_errors
-def demo_command(
-    output_dir: Annotated[Path, typer.Option(help="Where the model is written.")] = Path(
-        "runs/demo"
-    ),
-    data_dir: Annotated[Path, typer.Option(help="Where the WNUT-16 splits go.")] = Path("data"),
-    epochs: Annotated[float, typer.Option(min=0.01, help="Training epochs.")] = 3.0,
-    learning_rate: Annotated[float, typer.Option(min=0)] = 1e-4,
-    batch_size: Annotated[int, typer.Option(min=1)] = 16,
-    max_train_documents: Annotated[
-        int | None, typer.Option(min=1, help="Train on the first N tweets only (quicker).")
-    ] = None,
-    negative_rate: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of non-entity spans trained on.")
-    ] = 0.25,
-    max_mention_length: Annotated[int, typer.Option(min=1, help="Longest span, subwords.")] = 8,
-    seed: int = 42,
-) -> None:
-    from lukener.demo import DemoOptions, run_demo
+@expand_options
+def demo_command(options: DemoOptions) -> None:
+    from lukener.tasks.demo import run_demo
 
     quiet_transformers()
-    result = run_demo(
-        DemoOptions(
-            output_dir=output_dir,
-            data_dir=data_dir,
-            epochs=epochs,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            max_train_documents=max_train_documents,
-            negative_rate=negative_rate,
-            max_mention_length=max_mention_length,
-            seed=seed,
-        ),
-        step=lambda message: console.print(f"[bold]>[/bold] {message}"),
-    )
+    result = run_demo(options, step=lambda message: console.print(f"[bold]>[/bold] {message}"))
     console.print(metrics_table(result.test.metrics, "WNUT-16 test (494 tweets)"))
     for document in result.tagged:
         for example in document.examples:
@@ -68,5 +38,5 @@ def demo_command(
             console.print(f"{example.text}\n    -> {found or 'no entities'}")
     console.print(
         f"test F1 {percent(result.test.metrics.micro.f1)} after {result.train.global_steps} "
-        f"steps; {result.seconds / 60:.1f} minutes in all; model in {output_dir / 'model'}"
+        f"steps; {result.seconds / 60:.1f} minutes in all; model in {options.output_dir / 'model'}"
     )

@@ -1,82 +1,115 @@
-"""Options shared by the commands that run a model."""
+"""Command-line flags built from the core's option dataclasses (see ``lukener.options``).
+
+A command parameter annotated with an options dataclass, for example ``run: RunOptions``,
+becomes one flag per declared field of that dataclass, and the command receives the
+dataclass built from them. ``Annotated[ConllOptions, Fields("no_space")]`` takes some
+fields only (the others keep their defaults). Every other parameter is passed to Typer as
+written.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from lukener.inference import RunOptions
-
-EntityAttentionMask = Annotated[
-    str | None,
-    typer.Option(
-        help="standard, or legacy to reproduce the mask of the original LUKE training code "
-        "(all zero for lite entity vocabularies; needed by mluke-large-lite-finetuned-conll-2003). "
-        "Default: the checkpoint's.",
-    ),
-]
-MaxEntityLength = Annotated[
-    int | None,
-    typer.Option(min=1, help="Spans per model input. Default: the checkpoint's (64)."),
-]
-MaxMentionLength = Annotated[
-    int | None,
-    typer.Option(min=1, help="Longest span in subwords. Default: the checkpoint's (16)."),
-]
-BatchSize = Annotated[int, typer.Option(min=1, help="Most model inputs (span chunks) per batch.")]
-MaxBatchTokens = Annotated[
-    int | None,
-    typer.Option(
-        min=1,
-        help="Most padded tokens (words + spans) per batch; inputs are sorted by length. "
-        "Default: 1024 on a CPU, 16384 on a GPU.",
-    ),
-]
-MaxPadding = Annotated[
-    float | None,
-    typer.Option(
-        min=0.0,
-        help="Most padding per real token before a batch is cut (only attention computes "
-        "it). Default: 1.0 on a CPU; no limit on a GPU, where fuller batches pay.",
-    ),
-]
-Precision = Annotated[
-    str, typer.Option(help="fp32, or bf16/fp16 autocast (for GPUs; bf16 also runs on CPUs).")
-]
-Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model first.")]
-Nested = Annotated[
-    bool, typer.Option("--nested", help="Keep overlapping entity spans (no greedy decoding).")
-]
-Device = Annotated[
-    str | None, typer.Option(help="torch device, e.g. cpu or cuda:0. Default: cuda if present.")
-]
-NoSpace = Annotated[
-    bool, typer.Option("--no-space", help="CoNLL input: join words without spaces (ja, zh).")
-]
+from lukener.options import DeclaredOption, declared_options
 
 
-def run_options(
-    batch_size: int,
-    max_batch_tokens: int | None,
-    nested: bool,
-    precision: str,
-    compile_model: bool,
-    max_padding: float | None = None,
-) -> RunOptions:
-    from lukener.inference import RunOptions
+@dataclass(frozen=True)
+class Fields:
+    """Only these fields of an options dataclass become flags of the command."""
 
-    return RunOptions(batch_size, max_batch_tokens, nested, precision, compile_model, max_padding)
+    names: tuple[str, ...]
+
+    def __init__(self, *names: str):
+        object.__setattr__(self, "names", names)
 
 
-def overrides(
-    entity_attention_mask: str | None,
-    max_entity_length: int | None,
-    max_mention_length: int | None,
-) -> dict[str, object]:
-    return {
-        "entity_attention_mask": entity_attention_mask,
-        "max_entity_length": max_entity_length,
-        "max_mention_length": max_mention_length,
-    }
+def typer_parameter(declared: DeclaredOption) -> Any:
+    """The ``typer.Option`` or ``typer.Argument`` for one declared field."""
+    spec = declared.option
+    settings: dict[str, Any] = {"help": spec.help}
+    if spec.min is not None:
+        settings["min"] = spec.min
+    if spec.max is not None:
+        settings["max"] = spec.max
+    if spec.metavar is not None:
+        settings["metavar"] = spec.metavar
+    if spec.argument:
+        return typer.Argument(**settings)
+    flags = spec.flags
+    if not flags and declared.type is bool:
+        # A plain switch (--pretokenize), not Typer's --x/--no-x pair.
+        flags = ("--" + declared.name.replace("_", "-"),)
+    return typer.Option(*flags, **settings)
+
+
+def _group(hint: Any) -> tuple[type, tuple[str, ...] | None] | None:
+    """The options dataclass a parameter stands for, and the fields it takes."""
+    names = None
+    if typing.get_origin(hint) is Annotated:
+        hint, *extras = typing.get_args(hint)
+        for extra in extras:
+            if isinstance(extra, Fields):
+                names = extra.names
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and declared_options(hint):
+        return hint, names
+    return None
+
+
+def expand_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with each options-dataclass parameter expanded into its flags."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    groups: dict[str, tuple[type, list[str]]] = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        group = _group(hints.get(name))
+        if group is None:
+            parameters.append(
+                parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[name])
+            )
+            continue
+        cls, wanted = group
+        declared = declared_options(cls)
+        if wanted is not None:
+            unknown = set(wanted) - {d.name for d in declared}
+            if unknown:
+                raise TypeError(f"{cls.__name__} declares no option {', '.join(sorted(unknown))}")
+            declared = [d for d in declared if d.name in wanted]
+        for option in declared:
+            parameters.append(
+                inspect.Parameter(
+                    option.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=inspect.Parameter.empty if option.required else option.default,
+                    annotation=Annotated[option.type, typer_parameter(option)],
+                )
+            )
+        groups[name] = (cls, [option.name for option in declared])
+    names = [parameter.name for parameter in parameters]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise TypeError(f"{command.__name__}: options declared twice: {', '.join(repeated)}")
+
+    def expanded(**values: Any) -> Any:
+        for name, (cls, fields) in groups.items():
+            values[name] = cls(**{field: values.pop(field) for field in fields})
+        return command(**values)
+
+    # Name and docstring only: no __wrapped__, so Typer reads the expanded signature.
+    functools.update_wrapper(
+        expanded,
+        command,
+        assigned=("__module__", "__name__", "__qualname__", "__doc__"),
+        updated=(),
+    )
+    expanded.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    expanded.__annotations__ = {p.name: p.annotation for p in parameters}
+    return expanded

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import typer
+from lukener.data.convert import ConllOptions
+from lukener.spans.settings import EncodingOverrides
+from lukener.tasks.options import PredictOptions, RunOptions
 
-from . import options as opt
-from .render import (
-    console,
-    encoding_notes,
-    progress_bar,
-    quiet_transformers,
-    reports_user_errors,
-)
+from .options import Fields, expand_options
+from .render import console, print_notes, reports_user_errors, with_progress
 
 HELP = """Tag documents with a checkpoint; each entity gets its probability as `score`.
 
@@ -32,55 +28,22 @@ Examples:
 
 
 @reports_user_errors
+@expand_options
 def predict_command(
-    source: Annotated[str, typer.Argument(metavar="INPUT", help="JSONL, CoNLL, text, or -.")],
-    checkpoint: Annotated[str, typer.Option(help="Checkpoint directory or hub id.")],
-    output: Annotated[
-        str | None, typer.Option(help="File to write (default: standard output).")
-    ] = None,
-    output_format: Annotated[str, typer.Option(help="jsonl or conll.")] = "jsonl",
-    input_format: Annotated[str, typer.Option(help="auto, jsonl, conll or text.")] = "auto",
-    language: Annotated[
-        str, typer.Option(help="Raw text: auto, en, ja or zh (ja/zh: no spaces between words).")
-    ] = "auto",
-    entity_attention_mask: opt.EntityAttentionMask = None,
-    max_entity_length: opt.MaxEntityLength = None,
-    max_mention_length: opt.MaxMentionLength = None,
-    batch_size: opt.BatchSize = 32,
-    max_batch_tokens: opt.MaxBatchTokens = None,
-    max_padding: opt.MaxPadding = None,
-    precision: opt.Precision = "fp32",
-    compile_model: opt.Compile = False,
-    nested: opt.Nested = False,
-    device: opt.Device = None,
-    no_space: opt.NoSpace = False,
+    options: PredictOptions,
+    overrides: EncodingOverrides,
+    run: RunOptions,
+    conll: Annotated[ConllOptions, Fields("no_space")],
 ) -> None:
-    from lukener.convert import ConllOptions
-    from lukener.prediction import predict
+    from lukener.tasks.prediction import predict
 
-    quiet_transformers()
-    with progress_bar() as progress:
-        task = progress.add_task("tagging", total=None)
-        summary = predict(
-            checkpoint,
-            source,
-            output,
-            output_format=output_format,
-            input_format=input_format,
-            language=language,
-            overrides=opt.overrides(entity_attention_mask, max_entity_length, max_mention_length),
-            run=opt.run_options(
-                batch_size, max_batch_tokens, nested, precision, compile_model, max_padding
-            ),
-            device=device,
-            conll_options=ConllOptions(no_space=no_space),
-            progress=lambda n: progress.advance(task, n),
-        )
+    summary = with_progress(
+        "tagging", lambda advance: predict(options, overrides, run, conll, advance)
+    )
     console.print(
         f"tagged {summary.documents:,} documents, {summary.sentences:,} sentences "
         f"({summary.input_format}): {summary.entities:,} entities in {summary.seconds:.1f} s "
         f"({summary.sentences / max(summary.seconds, 1e-9):,.1f} sentences/s)"
-        + ("" if output in (None, "-") else f" -> {output}")
+        + ("" if options.output in (None, "-") else f" -> {options.output}")
     )
-    for note in encoding_notes(summary.stats):
-        console.print(f"note: {note}")
+    print_notes(summary.stats)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lukener.corpora import prepare_offline_corpora
+from lukener.data.corpora import prepare_offline_corpora
 
 from .render import console, reports_user_errors
 

@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lukener.errors import LukenerError
-from lukener.metrics import Metrics
-from lukener.span_encoding import EncodingStats
+from lukener.spans.encoding import EncodingStats
+from lukener.spans.metrics import Metrics
 
 console = Console(stderr=True, highlight=False)
 P = ParamSpec("P")
@@ -100,6 +100,19 @@ def encoding_notes(stats: EncodingStats) -> list[str]:
             "and were truncated; spans past the cut were not scored as candidates"
         )
     return notes
+
+
+def with_progress(description: str, work: Callable[[Callable[[int], None]], R]) -> R:
+    """Run ``work(advance)`` under a progress bar of sentences, with transformers quiet."""
+    quiet_transformers()
+    with progress_bar() as progress:
+        task = progress.add_task(description, total=None)
+        return work(lambda n: progress.advance(task, n))
+
+
+def print_notes(stats: EncodingStats, prefix: str = "note") -> None:
+    for note in encoding_notes(stats):
+        console.print(f"{prefix}: {note}")
 
 
 def progress_bar() -> Progress:

@@ -10,14 +10,15 @@ from typing import Any
 
 import torch
 
-from lukener.atomic_write import atomic_text_writer
-from lukener.benchmark_spec import BenchmarkRow
-from lukener.convert import ConllOptions, read_documents
-from lukener.documents import Document
+from lukener.data.convert import ConllOptions, read_documents
+from lukener.data.documents import Document
 from lukener.errors import LukenerError
-from lukener.evaluation import EvaluationResult, check_labels, evaluate_documents
-from lukener.inference import RunOptions
-from lukener.model import first_line, load_span_model
+from lukener.files.atomic_write import atomic_text_writer
+from lukener.modeling.checkpoints import first_line
+from lukener.modeling.loading import load_span_model
+from lukener.tasks.benchmark_spec import BenchmarkRow, checkpoint_row, load_spec
+from lukener.tasks.evaluation import EvaluationResult, check_labels, evaluate_documents
+from lukener.tasks.options import CompareOptions, RunOptions
 
 
 @dataclass
@@ -81,12 +82,39 @@ class RowResult:
         }
 
 
+@dataclass(frozen=True)
+class ComparisonPlan:
+    """The rows to evaluate, the table's title and the test data, from a spec and options."""
+
+    rows: list[BenchmarkRow]
+    title: str
+    data: Path
+
+
+def plan_comparison(options: CompareOptions) -> ComparisonPlan:
+    """Rows from the spec (if any) then from ``--checkpoint``; the data from ``--data`` or
+    else the spec's."""
+    rows: list[BenchmarkRow] = []
+    title = "lukener compare"
+    spec_data = None
+    if options.spec is not None:
+        loaded = load_spec(options.spec)
+        rows.extend(loaded.rows)
+        title, spec_data = loaded.name, loaded.data
+    rows.extend(checkpoint_row(option) for option in options.checkpoint or [])
+    if not rows:
+        raise LukenerError("nothing to compare: give a spec or --checkpoint options")
+    data = options.data or (Path(spec_data) if spec_data else None)
+    if data is None:
+        raise LukenerError("no test data: pass --data FILE (CoNLL-2003 is not redistributable)")
+    return ComparisonPlan(rows, title, data)
+
+
 def compare(
     rows: Sequence[BenchmarkRow],
     data: Path,
-    run: RunOptions | None = None,
-    device: str | None = None,
-    conll_options: ConllOptions | None = None,
+    run: RunOptions = RunOptions(),
+    conll: ConllOptions = ConllOptions(),
     on_row: Callable[[RowResult], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[RowResult]:
@@ -96,7 +124,7 @@ def compare(
     its reason and the other rows still run. Rows with identical settings on one
     checkpoint are evaluated once.
     """
-    documents = read_documents(data, conll_options or ConllOptions())
+    documents = read_documents(data, conll)
     results = {id(row): RowResult(row) for row in rows}
     by_checkpoint: dict[str, list[BenchmarkRow]] = {}
     for row in rows:
@@ -108,8 +136,7 @@ def compare(
             checkpoint_rows,
             documents,
             data,
-            run or RunOptions(),
-            device,
+            run,
             results,
             progress,
         )
@@ -125,7 +152,6 @@ def _evaluate_checkpoint(
     documents: list[Document],
     data: Path,
     run: RunOptions,
-    device: str | None,
     results: dict[int, RowResult],
     progress: Callable[[int], None] | None,
 ) -> None:
@@ -134,7 +160,7 @@ def _evaluate_checkpoint(
         if recipe is not None and not Path(checkpoint).is_dir():
             # A recipe's checkpoint is a local directory, never a hub id.
             raise LukenerError(f"no such checkpoint directory; make it with: {recipe}", checkpoint)
-        span_model = load_span_model(checkpoint, device=device)
+        span_model = load_span_model(checkpoint, device=run.device)
         check_labels(documents, span_model.labels, data)
     except (LukenerError, OSError, RuntimeError) as error:
         for row in rows:

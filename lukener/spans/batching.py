@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from lukener.span_encoding import SpanChunk
+from lukener.spans.encoding import SpanChunk
 
 IGNORE_INDEX = -100
 

@@ -8,37 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lukener.corpora import package_file, prepare_wnut16
-from lukener.documents import Document, read_jsonl
-from lukener.evaluation import EvaluationResult, evaluate_documents
-from lukener.inference import Predictor
-from lukener.model import load_span_model
-from lukener.text_input import text_documents
-from lukener.training import TrainOptions, TrainResult, train
+from lukener.data.corpora import package_file, prepare_wnut16
+from lukener.data.documents import Document, read_jsonl
+from lukener.data.text_input import text_documents
+from lukener.modeling.loading import load_span_model
+from lukener.tasks.evaluation import EvaluationResult, evaluate_documents
+from lukener.tasks.inference import Predictor
+from lukener.tasks.options import DemoOptions, TrainOptions
+from lukener.tasks.training import TrainResult, train
 
 SAMPLE_TEXT = (
     "Justin Bieber played Madison Square Garden last night .",
     "Heading to Seattle with my iPhone to watch the Seahawks !",
     "Watching Game of Thrones on HBO with Taylor Swift songs on repeat",
 )
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """The quick default fits 10 minutes on 2 CPU cores; raise epochs for a better model."""
-
-    output_dir: Path = Path("runs/demo")
-    data_dir: Path = Path("data")
-    epochs: float = 3.0
-    learning_rate: float = 1e-4
-    batch_size: int = 16
-    # Fewer candidate spans keep the CPU run short: spans of up to 8 subwords cover all but
-    # a few WNUT-16 entities (those are counted as misses), and a quarter of the
-    # non-entity spans is enough to learn from.
-    max_mention_length: int = 8
-    negative_rate: float = 0.25
-    max_train_documents: int | None = None
-    seed: int = 42
 
 
 @dataclass

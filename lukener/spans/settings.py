@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from lukener.errors import LukenerError
+from lukener.options import Option
 
 SETTINGS_FILE = "lukener.json"
 TOKENIZATION_UNITS = ("raw", "words")
 ENTITY_ATTENTION_MASKS = ("standard", "legacy")
-# Padded tokens (words plus spans) per inference batch. On a GPU: about 1 GB of LUKE-large
-# activations, a few hundred MB for base models. On a CPU the products over the packed
-# tokens of 1024 already run at the cores' peak, and larger activations cost page faults
-# (measured with bench/throughput.py).
-GPU_BATCH_TOKENS = 16384
-CPU_BATCH_TOKENS = 1024
-# Padding an inference batch may add on a CPU, as a share of its real tokens, before it is
-# cut. Only attention computes padding (see packed_inference.py), so some is cheap; on a
-# GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
-CPU_MAX_PADDING = 1.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +65,31 @@ class EncodingSettings:
     def from_json(cls, data: dict[str, Any]) -> EncodingSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class EncodingOverrides:
+    """Settings given at evaluation or prediction time over those saved with a checkpoint;
+    ``None`` keeps the checkpoint's."""
+
+    entity_attention_mask: Annotated[
+        str | None,
+        Option(
+            "standard, or legacy to reproduce the mask of the original LUKE training code "
+            "(all zero for lite entity vocabularies; needed by "
+            "mluke-large-lite-finetuned-conll-2003). Default: the checkpoint's."
+        ),
+    ] = None
+    max_entity_length: Annotated[
+        int | None, Option("Spans per model input. Default: the checkpoint's (64).", min=1)
+    ] = None
+    max_mention_length: Annotated[
+        int | None, Option("Longest span in subwords. Default: the checkpoint's (16).", min=1)
+    ] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The overrides given, by setting name."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def save_settings(directory: str | Path, settings: EncodingSettings, **extra: Any) -> None:

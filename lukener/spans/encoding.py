@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lukener.documents import Document, Entity, Example
-from lukener.settings import EncodingSettings
+from lukener.data.documents import Document, Entity, Example
+from lukener.spans.settings import EncodingSettings
 
 # Markers that tokenizers put before a word (SentencePiece, byte-level BPE); they carry
 # no character of the text, whatever offsets the tokenizer gives them.

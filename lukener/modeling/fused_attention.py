@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from transformers.models.luke.modeling_luke import LukeSelfAttention
 
+from lukener.modeling.luke_layout import AttentionParts, attention_parts, attention_problems
+
 __all__ = ["FusedLukeSelfAttention", "install_fused_attention"]
 
 SelfAttentionOutput = (
@@ -49,21 +51,23 @@ class FusedLukeSelfAttention(LukeSelfAttention):
             )
             return original
 
+        parts = attention_parts(self)
         word_size = word_hidden_states.size(1)
-        head_dim = self.attention_head_size
+        head_dim = parts.head_dim
         if entity_hidden_states is None:
             hidden_states = word_hidden_states
         else:
             hidden_states = torch.cat([word_hidden_states, entity_hidden_states], dim=1)
         batch_size, length = hidden_states.shape[:2]
-        key, value = self._key_and_value(hidden_states)
+        key, value = self._key_and_value(parts, hidden_states)
 
-        if self.use_entity_aware_attention and entity_hidden_states is not None:
+        if parts.entity_queries is not None and entity_hidden_states is not None:
+            w2e_query, e2w_query, e2e_query = parts.entity_queries
             # Each head's query is [q_w2w | q_w2e] for a word, [q_e2w | q_e2e] for an entity.
             query = torch.cat(
                 [
-                    self._paired_query(self.query, self.w2e_query, word_hidden_states),
-                    self._paired_query(self.e2w_query, self.e2e_query, entity_hidden_states),
+                    self._paired_query(parts, parts.query, w2e_query, word_hidden_states),
+                    self._paired_query(parts, e2w_query, e2e_query, entity_hidden_states),
                 ],
                 dim=1,
             )
@@ -75,58 +79,65 @@ class FusedLukeSelfAttention(LukeSelfAttention):
             # unfused one; zero columns are cheaper (the extra output columns are dropped).
             value = F.pad(value, (0, head_dim))
         else:
-            query = self._split_heads(self.query(hidden_states))
+            query = _split_heads(parts, parts.query(hidden_states))
 
         context = F.scaled_dot_product_attention(
             query.transpose(1, 2),
             key.transpose(1, 2),
             value.transpose(1, 2),
             attn_mask=attention_mask,
-            dropout_p=self.dropout.p if self.training else 0.0,
+            dropout_p=parts.dropout.p if self.training else 0.0,
             # The doubled head dimension must not change the scale of the original heads.
             scale=1.0 / math.sqrt(head_dim),
         )
         context = (
-            context[..., :head_dim].transpose(1, 2).reshape(batch_size, length, self.all_head_size)
+            context[..., :head_dim]
+            .transpose(1, 2)
+            .reshape(batch_size, length, parts.heads * head_dim)
         )
         if entity_hidden_states is None:
             return context, None
         return context[:, :word_size], context[:, word_size:]
 
-    def _key_and_value(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _key_and_value(
+        self, parts: AttentionParts, states: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values split into heads, from one matrix product when both are plain."""
-        if not (_plain_linear(self.key) and _plain_linear(self.value)):
-            return self._split_heads(self.key(states)), self._split_heads(self.value(states))
-        weight = torch.cat([self.key.weight, self.value.weight])
-        bias = torch.cat([self.key.bias, self.value.bias])
+        key, value = parts.key, parts.value
+        if not (_plain_linear(key) and _plain_linear(value)):
+            return _split_heads(parts, key(states)), _split_heads(parts, value(states))
+        linears = cast(nn.Linear, key), cast(nn.Linear, value)
+        weight = torch.cat([x.weight for x in linears])
+        bias = torch.cat([cast(torch.Tensor, x.bias) for x in linears])
         both = F.linear(states, weight, bias)
-        size = self.all_head_size
-        return self._split_heads(both[..., :size]), self._split_heads(both[..., size:])
+        size = parts.heads * parts.head_dim
+        return _split_heads(parts, both[..., :size]), _split_heads(parts, both[..., size:])
 
     def _paired_query(
-        self, first: nn.Module, second: nn.Module, states: torch.Tensor
+        self, parts: AttentionParts, first: nn.Module, second: nn.Module, states: torch.Tensor
     ) -> torch.Tensor:
         """``(batch, length, heads, 2 * head_dim)``: each head's ``first(states)`` then
         ``second(states)``, from one matrix product when both layers are plain."""
         if not (_plain_linear(first) and _plain_linear(second)):
             return torch.cat(
-                [self._split_heads(first(states)), self._split_heads(second(states))], dim=-1
+                [_split_heads(parts, first(states)), _split_heads(parts, second(states))], dim=-1
             )
-        heads, head_dim = self.num_attention_heads, self.attention_head_size
+        heads, head_dim = parts.heads, parts.head_dim
         layers = cast(nn.Linear, first), cast(nn.Linear, second)
         # Rows ordered head by head, first layer's then second's: the product comes out in
         # the paired layout with no copy.
         weight = torch.stack([x.weight.view(heads, head_dim, -1) for x in layers], dim=1)
         weight = weight.view(2 * heads * head_dim, -1)
-        bias = torch.stack([x.bias.view(heads, head_dim) for x in layers], dim=1)
+        bias = torch.stack(
+            [cast(torch.Tensor, x.bias).view(heads, head_dim) for x in layers], dim=1
+        )
         paired = F.linear(states, weight, bias.view(-1))
         return paired.view(states.size(0), states.size(1), heads, 2 * head_dim)
 
-    def _split_heads(self, states: torch.Tensor) -> torch.Tensor:
-        """``(batch, length, hidden)`` to ``(batch, length, heads, head_dim)``."""
-        return states.view(
-            states.size(0), states.size(1), self.num_attention_heads, self.attention_head_size
-        )
+
+def _split_heads(parts: AttentionParts, states: torch.Tensor) -> torch.Tensor:
+    """``(batch, length, hidden)`` to ``(batch, length, heads, head_dim)``."""
+    return states.view(states.size(0), states.size(1), parts.heads, parts.head_dim)
 
 
 def _plain_linear(layer: nn.Module) -> bool:
@@ -147,11 +158,12 @@ def install_fused_attention(model: nn.Module) -> int:
     """Make every ``LukeSelfAttention`` in ``model`` use the fused forward; count those changed.
 
     Parameters, state dict keys and checkpoints stay as they were. Modules already fused, and
-    subclasses of ``LukeSelfAttention`` defined elsewhere, are left alone.
+    subclasses of ``LukeSelfAttention`` defined elsewhere, are left alone; so is every module
+    when transformers' LUKE layout is not the one this was written for (see luke_layout.py).
     """
-    changed = 0
-    for module in model.modules():
-        if type(module) is LukeSelfAttention:
-            module.__class__ = FusedLukeSelfAttention
-            changed += 1
-    return changed
+    targets = [module for module in model.modules() if type(module) is LukeSelfAttention]
+    if any(attention_problems(module) for module in targets):
+        return 0
+    for module in targets:
+        module.__class__ = FusedLukeSelfAttention
+    return len(targets)

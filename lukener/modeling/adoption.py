@@ -14,8 +14,9 @@ from typing import Any
 import torch
 
 from lukener.errors import LukenerError
-from lukener.model import first_line, load_config, load_tokenizer
-from lukener.settings import EncodingSettings, save_settings
+from lukener.modeling.checkpoints import first_line, load_config, load_tokenizer
+from lukener.modeling.luke_layout import ENTITY_AWARE_QUERIES, SHARED_LAYER_WEIGHTS
+from lukener.spans.settings import EncodingSettings, save_settings
 
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta", "xlm-roberta", "camembert", "electra")
 
@@ -30,17 +31,6 @@ _COPIED_EMBEDDINGS = (
     "LayerNorm.weight",
     "LayerNorm.bias",
 )
-_LAYER_MODULES = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "attention.output.LayerNorm",
-    "intermediate.dense",
-    "output.dense",
-    "output.LayerNorm",
-)
-_ENTITY_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
 
 
 def _unsupported(name_or_path: str, model_type: str, why: str) -> LukenerError:
@@ -192,10 +182,10 @@ def _map_weights(
 
     for i in range(num_layers):
         layer = f"encoder.layer.{i}"
-        for module in _LAYER_MODULES:
+        for module in SHARED_LAYER_WEIGHTS:
             for part in ("weight", "bias"):
                 mapped[f"{layer}.{module}.{part}"] = take(f"{layer}.{module}.{part}")
-        for query in _ENTITY_QUERIES:
+        for query in ENTITY_AWARE_QUERIES:
             for part in ("weight", "bias"):
                 # As LUKE's pre-training: every query type starts as the word query.
                 mapped[f"{layer}.attention.self.{query}.{part}"] = mapped[

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lukener.documents import Document
+from lukener.data.documents import Document
 
 SpanKey = tuple[str, int, int, str]  # example id, start, end, label
 

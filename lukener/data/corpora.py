@@ -13,10 +13,10 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from lukener.atomic_write import atomic_text_writer
-from lukener.convert import ConllOptions, conll_to_documents
-from lukener.documents import Document, write_jsonl
+from lukener.data.convert import ConllOptions, conll_to_documents
+from lukener.data.documents import Document, write_jsonl
 from lukener.errors import LukenerError
+from lukener.files.atomic_write import atomic_text_writer
 
 WNUT16_SPLITS = {"train": (0, 1700), "validation": (1700, 1900), "test": (1900, 2394)}
 JAPANESE_TRAIN_FRACTION = 0.9

@@ -14,7 +14,8 @@ the output and feed-forward layers.
 Same parameters, same operations, same results: tests check the logits against
 transformers' within 1e-5 in fp32. It keeps no weights of its own (joining the key and
 value products, or each pair of queries, into one was measured no faster on a CPU): every
-product is the model's own layer, so changes to the model take effect at once.
+product is the model's own layer, so changes to the model take effect at once. It reaches
+transformers' layers only through luke_layout.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+
+from lukener.modeling.luke_layout import AttentionParts, LayerParts, span_model_parts
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -64,14 +67,16 @@ class PackedSpanClassifier:
     ) -> torch.Tensor:
         if self.model.training:
             raise RuntimeError("PackedSpanClassifier computes inference only: call model.eval()")
-        luke = self.model.luke
+        parts = span_model_parts(self.model)
         word_real = attention_mask.bool()
         entity_real = (entity_position_ids != -1).any(dim=-1)
-        words = luke.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+        words = parts.word_embeddings(
+            input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids)
+        )
         # Spans as one input of the real ones: their embedding averages up to 16 positions,
         # which for padding spans would be a large share of the work.
         span_ids = entity_ids[entity_real][None]
-        spans = luke.entity_embeddings(
+        spans = parts.entity_embeddings(
             span_ids, entity_position_ids[entity_real][None], torch.zeros_like(span_ids)
         )
         hidden = torch.cat([words[word_real], spans[0]])
@@ -89,7 +94,7 @@ class PackedSpanClassifier:
             ]
         )
 
-        layers = luke.encoder.layer
+        layers = parts.layers
         for number, layer in enumerate(layers):
             hidden = _layer(layer, hidden, packing, read if number == len(layers) - 1 else None)
 
@@ -98,7 +103,7 @@ class PackedSpanClassifier:
         position[read] = torch.arange(read.numel(), device=read.device)
         spans = hidden[position[packing.words :]]
         features = torch.cat([hidden[position[starts]], hidden[position[ends]], spans], dim=-1)
-        span_logits: torch.Tensor = self.model.classifier(features)
+        span_logits: torch.Tensor = parts.classifier(features)
         logits = span_logits.new_zeros((*entity_real.shape, span_logits.size(-1)))
         logits[entity_real] = span_logits
         return logits
@@ -118,19 +123,19 @@ def _packing(
 
 
 def _layer(
-    layer: Any, hidden: torch.Tensor, packing: _Packing, read: torch.Tensor | None
+    layer: LayerParts, hidden: torch.Tensor, packing: _Packing, read: torch.Tensor | None
 ) -> torch.Tensor:
     """One ``LukeLayer`` over packed rows; with ``read``, only those rows come out."""
-    context = _attention(layer.attention.self, hidden, packing)
+    context = _attention(layer.attention, hidden, packing)
     if read is not None:
         context, hidden = context[read], hidden[read]
-    attended = layer.attention.output(context, hidden)
+    attended = layer.attention_output(context, hidden)
     output: torch.Tensor = layer.output(layer.intermediate(attended), attended)
     return output
 
 
-def _attention(attention: Any, hidden: torch.Tensor, packing: _Packing) -> torch.Tensor:
-    heads, head_dim = attention.num_attention_heads, attention.attention_head_size
+def _attention(attention: AttentionParts, hidden: torch.Tensor, packing: _Packing) -> torch.Tensor:
+    heads, head_dim = attention.heads, attention.head_dim
     rows, words = hidden.size(0), packing.words
 
     def split(states: torch.Tensor) -> torch.Tensor:
@@ -139,15 +144,16 @@ def _attention(attention: Any, hidden: torch.Tensor, packing: _Packing) -> torch
     key, value = split(attention.key(hidden)), split(attention.value(hidden))
     slots = packing.inputs * packing.length
     # The padded buffers take the products' dtype: under autocast, narrower than ``hidden``'s.
-    if attention.use_entity_aware_attention:
+    if attention.entity_queries is not None:
+        w2e_query, e2w_query, e2e_query = attention.entity_queries
         # Each head's query is [q_w2w | q_w2e] for a word and [q_e2w | q_e2e] for a span,
         # its key [k | 0] for a word and [0 | k] for a span: one product over the doubled
         # head dimension gives exactly the score transformers picks from its four.
         width = 2
         padded_query = key.new_zeros((slots, heads, 2, head_dim))
         for part, first, second in (
-            (slice(None, words), attention.query, attention.w2e_query),
-            (slice(words, None), attention.e2w_query, attention.e2e_query),
+            (slice(None, words), attention.query, w2e_query),
+            (slice(words, None), e2w_query, e2e_query),
         ):
             states, part_rows = hidden[part], packing.rows[part]
             padded_query[part_rows, :, 0] = split(first(states))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lukener.errors import LukenerError
-from lukener.settings import ENTITY_ATTENTION_MASKS, TOKENIZATION_UNITS
+from lukener.spans.settings import ENTITY_ATTENTION_MASKS, TOKENIZATION_UNITS
 
 if sys.version_info >= (3, 11):
     import tomllib

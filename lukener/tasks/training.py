@@ -16,52 +16,20 @@ from typing import Any, TypeVar
 
 import torch
 
-from lukener.documents import Document
+from lukener.data.documents import Document
 from lukener.errors import LukenerError
-from lukener.evaluation import EvaluationResult, evaluate_documents
-from lukener.inference import RunOptions, collator_for
-from lukener.metrics import Metrics
-from lukener.model import SpanModel, load_span_model
-from lukener.settings import SETTINGS_FILE, save_settings
-from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
+from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
+from lukener.spans.metrics import Metrics
+from lukener.spans.settings import SETTINGS_FILE, save_settings
+from lukener.tasks.evaluation import EvaluationResult, ProcessShare, evaluate_documents
+from lukener.tasks.inference import collator_for
+from lukener.tasks.options import RunOptions, TrainOptions
 
 CHECKPOINTS_DIR = "checkpoints"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "training_log.jsonl"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """``lukener train`` settings; the defaults are naist-nlp/luke-ner's."""
-
-    train: Path
-    model: str
-    output_dir: Path
-    validation: Path | None = None
-    epochs: float = 5.0
-    max_steps: int = -1
-    batch_size: int = 8
-    eval_batch_size: int = 32
-    learning_rate: float = 1e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.06
-    gradient_accumulation_steps: int = 1
-    max_entity_length: int = 64
-    max_mention_length: int = 16
-    tokenization: str = "raw"
-    pretokenize: bool = False
-    seed: int = 42
-    bf16: bool = False
-    fp16: bool = False
-    resume: bool = False
-    overwrite: bool = False
-    early_stopping_patience: int | None = None
-    logging_steps: int = 50
-    no_space: bool = False
-    keep_checkpoints: bool = False
-    group_by_length: bool = False
-    negative_rate: float = 1.0
 
 
 @dataclass
@@ -136,6 +104,20 @@ def distributed_backend() -> str | None:
     return "gloo" if several and not torch.cuda.is_available() else None
 
 
+def process_share(rank: int, size: int) -> ProcessShare:
+    """This process's share of an evaluation; several processes gather through
+    ``torch.distributed`` (one ``all_gather_object`` per evaluation)."""
+    if size == 1:
+        return ProcessShare()
+
+    def gather(item: Any) -> list[Any]:
+        gathered: list[Any] = [None] * size
+        torch.distributed.all_gather_object(gathered, item)
+        return gathered
+
+    return ProcessShare(rank, size, gather)
+
+
 def _span_trainer_class() -> type:
     from transformers import Trainer
 
@@ -143,7 +125,9 @@ def _span_trainer_class() -> type:
         """A Trainer whose evaluation is lukener's: predict the validation documents with the
         model as it is now and score them against their gold, exactly as `lukener evaluate`.
 
-        Every process evaluates all documents, so the best-F1 choice agrees across processes.
+        Under several processes each predicts its share of the documents and one gather
+        brings the predictions together, so every process scores the whole set alike and
+        the best-F1 choice agrees across processes.
         """
 
         def __init__(
@@ -157,12 +141,15 @@ def _span_trainer_class() -> type:
             self.span_model = span_model
             self.validation_documents = validation_documents
 
-        def evaluate_span_model(self) -> EvaluationResult:
+        def evaluate_span_model(
+            self, documents: Sequence[Document] | None = None
+        ) -> EvaluationResult:
             model = self.accelerator.unwrap_model(self.model)
             return evaluate_documents(
                 replace(self.span_model, model=model),
-                self.validation_documents,
+                self.validation_documents if documents is None else documents,
                 run=RunOptions(batch_size=self.args.per_device_eval_batch_size),
+                share=process_share(self.accelerator.process_index, self.accelerator.num_processes),
             )
 
         def evaluate(
@@ -171,7 +158,12 @@ def _span_trainer_class() -> type:
             ignore_keys: Any = None,
             metric_key_prefix: str = "eval",
         ) -> dict[str, float]:
-            result = self.evaluate_span_model()
+            documents = None
+            if eval_dataset is not None:
+                if not isinstance(eval_dataset, ListDataset):
+                    raise TypeError("SpanTrainer.evaluate takes a ListDataset of documents")
+                documents = eval_dataset.items
+            result = self.evaluate_span_model(documents)
             micro = result.metrics.micro
             metrics = {
                 f"{metric_key_prefix}_precision": micro.precision,
@@ -193,7 +185,7 @@ def train(options: TrainOptions) -> TrainResult:
     is kept. Returns what the run measured."""
     from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments, set_seed
 
-    from lukener.convert import ConllOptions, read_documents
+    from lukener.data.convert import ConllOptions, read_documents
 
     prepare_output_dir(options)
     conll = ConllOptions(no_space=options.no_space)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from lukener.documents import Document, Example
+from lukener.data.documents import Document, Example
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _NO_SPACE_SENTENCE_END = re.compile(r"(?<=[。！？!?])")

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
-from lukener.batching import ChunkCollator, plan_batches
-from lukener.decoding import ScoredSpan, decode_spans
-from lukener.documents import Document, Entity, Example
+from lukener.data.documents import Document, Entity, Example
 from lukener.errors import LukenerError
-from lukener.model import SpanModel
-from lukener.packed_inference import PackedSpanClassifier
-from lukener.settings import CPU_BATCH_TOKENS, CPU_MAX_PADDING, GPU_BATCH_TOKENS
-from lukener.span_encoding import EncodingStats, SpanChunk, SpanEncoder
+from lukener.modeling.loading import SpanModel
+from lukener.modeling.luke_layout import layout_problems, layout_report
+from lukener.modeling.packed_inference import PackedSpanClassifier
+from lukener.spans.batching import ChunkCollator, plan_batches
+from lukener.spans.decoding import ScoredSpan, decode_spans
+from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
+from lukener.tasks.options import RunOptions
 
 
 @dataclass
@@ -29,31 +32,19 @@ class _Pending:
         return all(s is not None for s in self.scored)
 
 
+# Padded tokens (words plus spans) per inference batch. On a GPU: about 1 GB of LUKE-large
+# activations, a few hundred MB for base models. On a CPU the products over the packed
+# tokens of 1024 already run at the cores' peak, and larger activations cost page faults
+# (measured with bench/throughput.py).
+GPU_BATCH_TOKENS = 16384
+CPU_BATCH_TOKENS = 1024
+# Padding an inference batch may add on a CPU, as a share of its real tokens, before it is
+# cut. Only attention computes padding (see modeling/packed_inference.py), so some is cheap; on a
+# GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
+CPU_MAX_PADDING = 1.0
+
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 WINDOW_BATCHES = 8
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a model over documents (not how to encode them)."""
-
-    batch_size: int = 32
-    max_batch_tokens: int | None = None
-    nested: bool = False
-    precision: str = "fp32"
-    compile_model: bool = False
-    max_padding: float | None = None
-
-    def predictor(self, span_model: SpanModel, nested: bool | None = None) -> Predictor:
-        return Predictor(
-            span_model,
-            batch_size=self.batch_size,
-            nested=self.nested if nested is None else nested,
-            max_batch_tokens=self.max_batch_tokens,
-            precision=self.precision,
-            compile_model=self.compile_model,
-            max_padding=self.max_padding,
-        )
 
 
 class Predictor:
@@ -68,36 +59,32 @@ class Predictor:
     products. Results come back in input order.
     """
 
-    def __init__(
-        self,
-        span_model: SpanModel,
-        batch_size: int = 32,
-        nested: bool = False,
-        max_batch_tokens: int | None = None,
-        precision: str = "fp32",
-        compile_model: bool = False,
-        max_padding: float | None = None,
-    ):
-        if precision not in PRECISIONS:
+    def __init__(self, span_model: SpanModel, run: RunOptions = RunOptions()):
+        if run.precision not in PRECISIONS:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
         self.span_model = span_model
-        self.precision = precision
-        self.packed = PackedSpanClassifier(span_model.model)
-        self.forward: Callable[..., torch.Tensor] = self.packed
-        if compile_model:
+        self.precision = run.precision
+        forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
+        problems = layout_problems(span_model.model)
+        if problems:
+            # Same results through transformers' own forward, only slower.
+            warnings.warn(layout_report(problems), RuntimeWarning, stacklevel=2)
+            forward = _PlainSpanClassifier(span_model.model)
+        self.forward = forward
+        if run.compile_model:
             # Batches differ in shape by design: one graph for all of them.
-            self.forward = torch.compile(self.packed, dynamic=True)
+            self.forward = torch.compile(forward, dynamic=True)
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
-        self.batch_size = batch_size
+        self.batch_size = run.batch_size
         on_cpu = span_model.device.type == "cpu"
-        if max_batch_tokens is None:
-            max_batch_tokens = CPU_BATCH_TOKENS if on_cpu else GPU_BATCH_TOKENS
-        self.max_batch_tokens = max_batch_tokens
-        if max_padding is None:
-            max_padding = CPU_MAX_PADDING if on_cpu else math.inf
-        self.max_padding = max_padding
-        self.nested = nested
+        cpu_tokens, cpu_padding = CPU_BATCH_TOKENS, CPU_MAX_PADDING
+        default_tokens, default_padding = (
+            (cpu_tokens, cpu_padding) if on_cpu else (GPU_BATCH_TOKENS, math.inf)
+        )
+        self.max_batch_tokens = run.max_batch_tokens or default_tokens
+        self.max_padding = default_padding if run.max_padding is None else run.max_padding
+        self.nested = run.nested
         self.stats = EncodingStats()
 
     def predict(
@@ -157,6 +144,18 @@ class Predictor:
         return assemble_document(
             item.document, item.chunks, scored, self.span_model.id2label, self.nested
         )
+
+
+class _PlainSpanClassifier:
+    """transformers' padded forward: used when its LUKE layout is not the one packed
+    inference was written for."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.model(**inputs).logits
+        return logits
 
 
 def score_chunks(chunks: list[SpanChunk], logits: torch.Tensor) -> list[list[ScoredSpan]]:

@@ -9,7 +9,10 @@ from typing import Any, cast
 import torch
 
 from lukener.errors import LukenerError
-from lukener.settings import EncodingSettings, load_settings_file
+from lukener.modeling.adoption import adopt_encoder
+from lukener.modeling.checkpoints import first_line, load_config, load_tokenizer
+from lukener.modeling.fused_attention import install_fused_attention
+from lukener.spans.settings import EncodingSettings, load_settings_file
 
 NON_ENTITY_LABEL = "O"
 NON_ENTITY_NAMES = ("O", "NIL")
@@ -36,51 +39,6 @@ class SpanModel:
     def device(self) -> torch.device:
         device: torch.device = next(self.model.parameters()).device
         return device
-
-
-def first_line(error: BaseException) -> str:
-    """The first line of a library's error: hub errors run over many lines."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _check_source(name_or_path: str) -> None:
-    path = Path(name_or_path)
-    if path.exists():
-        if not path.is_dir():
-            raise LukenerError("not a checkpoint directory (it is a file)", path)
-        if not (path / "config.json").is_file():
-            raise LukenerError("not a checkpoint directory: it has no config.json", path)
-    elif name_or_path.startswith((".", "/", "~")) or name_or_path.count("/") > 1:
-        raise LukenerError("no such checkpoint directory", path)
-
-
-def load_config(name_or_path: str) -> Any:
-    """A checkpoint's configuration, from a directory or the hub."""
-    from transformers import AutoConfig
-
-    _check_source(name_or_path)
-    try:
-        return AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        raise LukenerError(
-            f"cannot load the checkpoint {name_or_path!r}: {first_line(error)}"
-        ) from None
-
-
-def load_tokenizer(name_or_path: str) -> Any:
-    from transformers import AutoTokenizer
-
-    _check_source(name_or_path)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    except (OSError, ValueError) as error:
-        raise LukenerError(
-            f"cannot load the tokenizer of {name_or_path!r}: {first_line(error)}"
-        ) from None
-    if not tokenizer.is_fast:
-        raise LukenerError(f"{name_or_path!r} has no fast tokenizer; lukener needs offsets")
-    return tokenizer
 
 
 def entity_special_ids(tokenizer: Any, saved: dict[str, Any] | None) -> tuple[int, int]:
@@ -123,7 +81,7 @@ def load_span_model(
             )
         adopted = _adopted_span_model(name_or_path, labels, overrides, device)
         if fused_attention:
-            _fuse(adopted.model)
+            install_fused_attention(adopted.model)
         return adopted
     tokenizer = load_tokenizer(name_or_path)
 
@@ -155,14 +113,8 @@ def load_span_model(
     mask_id, pad_id = entity_special_ids(tokenizer, saved)
     model = cast(Any, model).to(_device(device))
     if fused_attention:
-        _fuse(model)
+        install_fused_attention(model)
     return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)
-
-
-def _fuse(model: Any) -> None:
-    from lukener.fused_attention import install_fused_attention
-
-    install_fused_attention(model)
 
 
 def _device(device: str | None) -> str:
@@ -188,8 +140,6 @@ def _adopted_span_model(
     name_or_path: str, labels: list[str], overrides: dict[str, Any] | None, device: str | None
 ) -> SpanModel:
     """A new LUKE span model built from a BERT/RoBERTa/XLM-R encoder (see adoption.py)."""
-    from lukener.adoption import adopt_encoder
-
     id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
     model, tokenizer, entity_vocab = adopt_encoder(name_or_path, id2label=id2label)
     settings = _settings(model.config, None, overrides)

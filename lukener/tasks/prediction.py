@@ -8,17 +8,19 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from lukener.atomic_write import atomic_text_writer
-from lukener.conll import write_conll_document
-from lukener.convert import ConllOptions, conll_to_documents, tagged_words
-from lukener.documents import Document, iter_jsonl, write_jsonl_document
+from lukener.data.conll import write_conll_document
+from lukener.data.convert import ConllOptions, conll_to_documents, tagged_words
+from lukener.data.documents import Document, iter_jsonl, write_jsonl_document
+from lukener.data.text_input import text_documents
 from lukener.errors import LukenerError
-from lukener.inference import RunOptions
-from lukener.model import load_span_model
-from lukener.span_encoding import EncodingStats
-from lukener.text_input import text_documents
+from lukener.files.atomic_write import atomic_text_writer
+from lukener.modeling.loading import load_span_model
+from lukener.spans.encoding import EncodingStats
+from lukener.spans.settings import EncodingOverrides
+from lukener.tasks.inference import Predictor
+from lukener.tasks.options import PredictOptions, RunOptions
 
 INPUT_FORMATS = ("auto", "jsonl", "conll", "text")
 OUTPUT_FORMATS = ("jsonl", "conll")
@@ -91,29 +93,27 @@ def _checked_lines(stream: TextIO, path: Path) -> Iterator[str]:
 
 
 def predict(
-    checkpoint: str,
-    source: str,
-    output: str | None,
-    output_format: str = "jsonl",
-    input_format: str = "auto",
-    language: str = "auto",
-    overrides: dict[str, Any] | None = None,
-    run: RunOptions | None = None,
-    device: str | None = None,
-    conll_options: ConllOptions | None = None,
+    options: PredictOptions,
+    overrides: EncodingOverrides = EncodingOverrides(),
+    run: RunOptions = RunOptions(),
+    conll: ConllOptions = ConllOptions(),
     progress: Callable[[int], None] | None = None,
 ) -> PredictionSummary:
-    """Tag ``source`` (a path or ``-``) and write JSONL or CoNLL to ``output`` (``-``/None:
-    standard output). A file output is written as it goes and renamed into place at the end."""
+    """Tag ``options.source`` (a path or ``-``) and write JSONL or CoNLL to ``options.output``
+    (``-``/None: standard output). A file output is written as it goes and renamed into place
+    at the end."""
+    output, output_format = options.output, options.output_format
     if output_format not in OUTPUT_FORMATS:
         raise LukenerError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}")
-    if input_format not in INPUT_FORMATS:
+    if options.input_format not in INPUT_FORMATS:
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
-    span_model = load_span_model(checkpoint, overrides=overrides, device=device)
+    span_model = load_span_model(
+        options.checkpoint, overrides=overrides.to_dict(), device=run.device
+    )
     started = time.perf_counter()
-    predictor = (run or RunOptions()).predictor(span_model)
+    predictor = Predictor(span_model, run)
     documents, chosen, stack = input_documents(
-        source, input_format, language, conll_options or ConllOptions()
+        options.source, options.input_format, options.language, conll
     )
     counts = [0, 0, 0]
     with stack:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from lukener.atomic_write import atomic_text_writer
-from lukener.conll import ConllFile, ConllSentence, read_conll, write_conll_document
-from lukener.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
-from lukener.errors import LukenerError
-from lukener.schemes import (
+from lukener.data.conll import ConllFile, ConllSentence, read_conll, write_conll_document
+from lukener.data.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
+from lukener.data.schemes import (
     WRITABLE_SCHEMES,
     TagError,
     WordSpan,
@@ -20,6 +19,9 @@ from lukener.schemes import (
     split_tag,
     tags_to_spans,
 )
+from lukener.errors import LukenerError
+from lukener.files.atomic_write import atomic_text_writer
+from lukener.options import Option
 
 NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
 MAX_REPORTED_LINES = 10
@@ -53,11 +55,22 @@ class ConversionSummary:
 class ConllOptions:
     """How to read a column file."""
 
-    scheme: str = "auto"
-    word_column: int = 0
-    tag_column: int = -1
-    no_space: bool = False
-    sentences_per_document: int | None = None
+    scheme: Annotated[
+        str,
+        Option(
+            "Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bilou, io. Reading CoNLL, "
+            "auto detects it; writing CoNLL, auto means iob2."
+        ),
+    ] = "auto"
+    word_column: Annotated[int, Option("Column of the word (0 = first).")] = 0
+    tag_column: Annotated[int, Option("Column of the tag (-1 = last).")] = -1
+    no_space: Annotated[
+        bool, Option("CoNLL input: join words without spaces (Japanese, Chinese).")
+    ] = False
+    sentences_per_document: Annotated[
+        int | None,
+        Option("Without -DOCSTART- lines, group this many sentences per document.", min=1),
+    ] = None
 
 
 def no_space_for(language: str | None, no_space: bool) -> bool:

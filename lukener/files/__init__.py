@@ -1,0 +1,1 @@
+"""How lukener writes files: completely or not at all."""

@@ -1,0 +1,170 @@
+"""The options of each task, declared once (see ``lukener.options``).
+
+Light on purpose: no torch, no transformers, so the command line can build its flags from
+these dataclasses without loading a model library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from lukener.options import Option
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a model over documents (not how to encode them)."""
+
+    batch_size: Annotated[int, Option("Most model inputs (span chunks) per batch.", min=1)] = 32
+    max_batch_tokens: Annotated[
+        int | None,
+        Option(
+            "Most padded tokens (words + spans) per batch; inputs are sorted by length. "
+            "Default: 1024 on a CPU, 16384 on a GPU.",
+            min=1,
+        ),
+    ] = None
+    max_padding: Annotated[
+        float | None,
+        Option(
+            "Most padding per real token before a batch is cut (only attention computes "
+            "it). Default: 1.0 on a CPU; no limit on a GPU, where fuller batches pay.",
+            min=0.0,
+        ),
+    ] = None
+    precision: Annotated[
+        str, Option("fp32, or bf16/fp16 autocast (for GPUs; bf16 also runs on CPUs).")
+    ] = "fp32"
+    compile_model: Annotated[
+        bool, Option("torch.compile the model first.", flags=("--compile",))
+    ] = False
+    nested: Annotated[bool, Option("Keep overlapping entity spans (no greedy decoding).")] = False
+    device: Annotated[
+        str | None, Option("torch device, e.g. cpu or cuda:0. Default: cuda if present.")
+    ] = None
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """``lukener evaluate``: which checkpoint, on which gold, and where the scores go."""
+
+    checkpoint: Annotated[str, Option("Checkpoint directory or hub id.")]
+    data: Annotated[Path, Option("Gold documents: JSONL or CoNLL.")]
+    output: Annotated[Path | None, Option("Write micro, macro, per_type and counts as JSON.")] = (
+        None
+    )
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """``lukener predict``: what to tag, with which checkpoint, and where it goes."""
+
+    source: Annotated[str, Option("JSONL, CoNLL, text, or -.", argument=True, metavar="INPUT")]
+    checkpoint: Annotated[str, Option("Checkpoint directory or hub id.")]
+    output: Annotated[str | None, Option("File to write (default: standard output).")] = None
+    output_format: Annotated[str, Option("jsonl or conll.")] = "jsonl"
+    input_format: Annotated[str, Option("auto, jsonl, conll or text.")] = "auto"
+    language: Annotated[
+        str, Option("Raw text: auto, en, ja or zh (ja/zh: no spaces between words).")
+    ] = "auto"
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """``lukener compare``: the rows (a spec and/or checkpoints), the data, the outputs."""
+
+    spec: Annotated[
+        Path | None,
+        Option(
+            "Benchmark spec (TOML), e.g. benchmarks/conll2003-en.toml.",
+            argument=True,
+            metavar="SPEC",
+        ),
+    ] = None
+    data: Annotated[
+        Path | None, Option("Test documents (JSONL or CoNLL); overrides the spec's.")
+    ] = None
+    checkpoint: Annotated[
+        list[str] | None,
+        Option("Extra row: CKPT, CKPT:legacy or CKPT:standard. Repeatable."),
+    ] = None
+    markdown: Annotated[Path | None, Option("Write the table as Markdown.")] = None
+    json_path: Annotated[
+        Path | None, Option("Write every row with its settings as JSON.", flags=("--json",))
+    ] = None
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """``lukener train`` settings; the defaults are naist-nlp/luke-ner's."""
+
+    train: Annotated[Path, Option("Training documents: JSONL or CoNLL.")]
+    model: Annotated[
+        str, Option("Pretrained LUKE/mLUKE or BERT-family encoder: directory or hub id.")
+    ]
+    output_dir: Annotated[Path, Option("Where the checkpoint is written.")]
+    validation: Annotated[
+        Path | None, Option("Validation documents: F1 each epoch picks the best.")
+    ] = None
+    epochs: Annotated[float, Option("Training epochs.", min=0)] = 5.0
+    max_steps: Annotated[int, Option("Stop after this many steps (-1: epochs).")] = -1
+    batch_size: Annotated[int, Option("Span chunks per training batch.", min=1)] = 8
+    eval_batch_size: Annotated[
+        int, Option("Span chunks per batch when scoring the validation data.", min=1)
+    ] = 32
+    learning_rate: Annotated[float, Option("Peak learning rate (AdamW).", min=0)] = 1e-5
+    weight_decay: Annotated[float, Option("AdamW weight decay.", min=0)] = 0.01
+    warmup_ratio: Annotated[
+        float, Option("Share of the steps with a rising learning rate.", min=0, max=0.999)
+    ] = 0.06
+    gradient_accumulation_steps: Annotated[
+        int, Option("Batches summed before each optimizer step.", min=1)
+    ] = 1
+    max_entity_length: Annotated[int, Option("Spans per input.", min=1)] = 64
+    max_mention_length: Annotated[int, Option("Longest span, subwords.", min=1)] = 16
+    tokenization: Annotated[str, Option("raw (each sentence at once) or words (word by word).")] = (
+        "raw"
+    )
+    pretokenize: Annotated[bool, Option("raw: keep tokens inside word boundaries.")] = False
+    seed: Annotated[int, Option("Random seed (head initialisation, data order, negatives).")] = 42
+    bf16: Annotated[bool, Option("bfloat16 mixed precision (GPU).")] = False
+    fp16: Annotated[bool, Option("float16 mixed precision (GPU).")] = False
+    resume: Annotated[bool, Option("Continue from the last saved checkpoint.")] = False
+    overwrite: Annotated[bool, Option("Replace an existing output directory.")] = False
+    early_stopping_patience: Annotated[
+        int | None, Option("Stop after this many epochs without a better F1.", min=1)
+    ] = None
+    logging_steps: Annotated[int, Option("Log the loss every this many steps.", min=1)] = 50
+    no_space: Annotated[bool, Option("CoNLL input: join words without spaces (ja, zh).")] = False
+    keep_checkpoints: Annotated[bool, Option("Keep the per-epoch checkpoints.")] = False
+    group_by_length: Annotated[
+        bool, Option("Batch inputs of similar length (less padding, faster).")
+    ] = False
+    negative_rate: Annotated[
+        float,
+        Option("Share of non-entity spans to train on (1: all; lower is faster).", min=0, max=1),
+    ] = 1.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The quick default fits 10 minutes on 2 CPU cores; raise epochs for a better model."""
+
+    output_dir: Annotated[Path, Option("Where the model is written.")] = Path("runs/demo")
+    data_dir: Annotated[Path, Option("Where the WNUT-16 splits go.")] = Path("data")
+    epochs: Annotated[float, Option("Training epochs.", min=0.01)] = 3.0
+    learning_rate: Annotated[float, Option("Peak learning rate (AdamW).", min=0)] = 1e-4
+    batch_size: Annotated[int, Option("Span chunks per training batch.", min=1)] = 16
+    # Fewer candidate spans keep the CPU run short: spans of up to 8 subwords cover all but
+    # a few WNUT-16 entities (those are counted as misses), and a quarter of the
+    # non-entity spans is enough to learn from.
+    max_mention_length: Annotated[int, Option("Longest span, subwords.", min=1)] = 8
+    negative_rate: Annotated[
+        float, Option("Share of non-entity spans trained on.", min=0, max=1)
+    ] = 0.25
+    max_train_documents: Annotated[
+        int | None, Option("Train on the first N tweets only (quicker).", min=1)
+    ] = None
+    seed: Annotated[int, Option("Random seed.")] = 42
