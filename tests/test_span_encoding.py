@@ -7,7 +7,7 @@ import pytest
 
 from lukener.data.documents import Document, Entity, Example, read_jsonl
 from lukener.spans.batching import ChunkCollator
-from lukener.spans.encoding import SpanEncoder
+from lukener.spans.encoding import SpanEncoder, context_split
 from lukener.spans.settings import EncodingSettings
 
 SETTINGS = [
@@ -174,6 +174,41 @@ def test_context_is_balanced_and_bounded(luke_tokenizer) -> None:
     first = next(c for c in chunks if c.example_id == "s0")
     assert min(first.entity_start_positions) == 1
     assert len(first.input_ids) == 64
+
+
+@pytest.mark.parametrize(
+    ("room", "left_available", "right_available", "expected"),
+    [
+        (9, 100, 100, (5, 4)),  # odd room, left >= right: the extra token goes left
+        (9, 100, 50, (5, 4)),
+        (9, 50, 100, (4, 5)),  # left shorter: it takes half, the right the rest
+        (9, 2, 100, (2, 7)),
+        (9, 100, 2, (7, 2)),
+        (10, 100, 100, (5, 5)),
+        (9, 3, 3, (3, 3)),
+    ],
+)
+def test_context_split_matches_luke_readers(
+    room: int, left_available: int, right_available: int, expected: tuple[int, int]
+) -> None:
+    assert context_split(room, left_available, right_available) == expected
+
+
+def test_odd_room_with_more_on_the_left_gives_the_extra_token_left(luke_tokenizer) -> None:
+    """The shape where naist-nlp/luke-ner and lukener used to differ."""
+    document = make_document(sentences=9, words=3)
+    probe = SpanEncoder(luke_tokenizer, EncodingSettings(), {"X": 1})
+    sentences = probe.tokenize(document.examples)
+    lengths = [len(s.ids) for s in sentences]
+    own = lengths[4]
+    left_available, right_available = sum(lengths[:4]), sum(lengths[5:])
+    assert left_available >= right_available > 5
+    settings = EncodingSettings(max_sequence_length=2 + own + 9)  # room 9: odd
+    chunks, _ = SpanEncoder(luke_tokenizer, settings, {"X": 1}).encode_document(document)
+    middle = next(c for c in chunks if c.example_id == "s4")
+    left = min(middle.entity_start_positions) - 1  # the sentence starts after <s> and context
+    right = len(middle.input_ids) - 2 - left - own
+    assert (left, right) == (5, 4)
 
 
 def test_long_sentence_is_truncated_and_counted(luke_tokenizer) -> None:

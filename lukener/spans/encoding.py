@@ -70,6 +70,20 @@ class EncodingStats:
         self.unencodable.extend(other.unencodable)
 
 
+def context_split(room: int, left_available: int, right_available: int) -> tuple[int, int]:
+    """Context tokens taken ``(left, right)`` of a sentence with ``room`` to fill.
+
+    As LUKE's readers and naist-nlp/luke-ner split it: the shorter side gets up to half the
+    room and the other side the rest, so with an odd room and at least as many tokens on the
+    left as on the right, the extra token goes to the left.
+    """
+    if left_available < right_available:
+        left = min(left_available, room // 2)
+        return left, min(right_available, room - left)
+    right = min(right_available, room // 2)
+    return min(left_available, room - right), right
+
+
 class SpanEncoder:
     """Encodes documents into :class:`SpanChunk` inputs for a given tokenizer and settings.
 
@@ -206,10 +220,7 @@ class SpanEncoder:
         if own >= self.max_tokens:
             return flat_ids[begin : begin + self.max_tokens], 0, self.max_tokens
         room = self.max_tokens - own
-        left_available, right_available = begin, len(flat_ids) - end
-        left = min(left_available, room // 2)
-        right = min(right_available, room - left)
-        left = min(left_available, room - right)
+        left, right = context_split(room, begin, len(flat_ids) - end)
         return flat_ids[begin - left : end + right], left, own
 
     def encode_document(self, document: Document) -> tuple[list[SpanChunk], EncodingStats]:
