@@ -110,5 +110,6 @@ def test_gold_spans_that_were_never_candidates_still_count_against_recall() -> N
         "predicted": 1,
         "correct": 1,
         "unencodable_gold": 1,
+        "duplicate_gold": 0,
     }
     assert set(metrics.to_json()) == {"micro", "macro", "per_type", "counts"}

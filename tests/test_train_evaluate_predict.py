@@ -233,7 +233,7 @@ def test_existing_output_directory_is_refused(invoke, tiny_luke, wnut_small, tmp
     line = one_error_line(invoke(*args))
     assert "exists and is not empty; pass --overwrite" in line
     line = one_error_line(invoke(*args, "--overwrite"))
-    assert "refusing to overwrite a directory that is not a lukener output" in line
+    assert "refusing to overwrite: lukener did not create this directory" in line
     assert (output / "keep.txt").read_text() == "mine"
 
 

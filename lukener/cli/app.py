@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import typer
 
 from . import compare, convert, demo, evaluate, predict, prepare_data, train
@@ -24,5 +27,11 @@ app.command("predict", help=predict.HELP, no_args_is_help=True)(predict.predict_
 app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare_command)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # As Ctrl-C does: unwind, so temporary files are removed and no partial output stays.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()

@@ -48,11 +48,17 @@ def compare_command(
 
     plan = plan_comparison(options)
 
+    shown: set[str] = set()
+
     def report(item: RowResult) -> None:
         if item.failed:
             console.print(f"[red]failed[/red] {item.row.name}: {item.error}")
         elif item.f1 is not None:
             console.print(f"done {item.row.name}: F1 {percent(item.f1)}")
+        for note in [] if item.result is None else item.result.notes:
+            if note not in shown:
+                shown.add(note)
+                console.print(f"note: {note}", markup=False)
 
     results = with_progress(
         "evaluating",

@@ -41,6 +41,6 @@ def evaluate_command(
         "evaluating", lambda advance: evaluate_checkpoint(options, overrides, run, conll, advance)
     )
     console.print(metrics_table(result.metrics, f"{options.checkpoint} on {options.data}"))
-    print_notes(result.stats)
+    print_notes(result.stats, more=result.notes)
     if options.output is not None:
         console.print(f"metrics written to {options.output}")

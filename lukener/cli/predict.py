@@ -46,4 +46,4 @@ def predict_command(
         f"({summary.sentences / max(summary.seconds, 1e-9):,.1f} sentences/s)"
         + ("" if options.output in (None, "-") else f" -> {options.output}")
     )
-    print_notes(summary.stats)
+    print_notes(summary.stats, more=summary.notes)

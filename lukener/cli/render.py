@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -45,6 +45,12 @@ def reports_user_errors(command: Callable[P, R]) -> Callable[P, R]:
             if os.environ.get(DEBUG_VARIABLE):
                 raise
             raise fail(str(error)) from None
+        except OSError as error:
+            # The file system said no (disk full, permissions, a path that is a file).
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            where = f"{error.filename}: " if error.filename else ""
+            raise fail(where + (error.strerror or str(error))) from None
 
     return wrapper
 
@@ -110,9 +116,10 @@ def with_progress(description: str, work: Callable[[Callable[[int], None]], R]) 
         return work(lambda n: progress.advance(task, n))
 
 
-def print_notes(stats: EncodingStats, prefix: str = "note") -> None:
-    for note in encoding_notes(stats):
-        console.print(f"{prefix}: {note}")
+def print_notes(stats: EncodingStats, prefix: str = "note", more: Sequence[str] = ()) -> None:
+    """What loading decided (``more``) and what encoding could not represent, one per line."""
+    for note in [*more, *encoding_notes(stats)]:
+        console.print(f"{prefix}: {note}", markup=False)
 
 
 def progress_bar() -> Progress:

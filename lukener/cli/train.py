@@ -44,7 +44,7 @@ def train_command(options: TrainOptions) -> None:
             + ", ".join(result.labels_without_training_data)
             + "; the model never saw them in training"
         )
-    print_notes(result.train_stats, "note (training)")
+    print_notes(result.train_stats, "note (training)", more=result.notes)
     console.print(
         f"{result.global_steps} steps in {result.train_seconds:.1f} s "
         f"({result.steps_per_second:.2f} steps/s); checkpoint in {result.output_dir}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -28,50 +30,53 @@ class ConllDocument:
 
 
 @dataclass
-class ConllFile:
-    documents: list[ConllDocument]
-    has_docstart: bool
-    empty_documents: int
+class ConllReadStats:
+    """What reading a column file counted besides its documents."""
+
+    empty_documents: int = 0
 
 
-def read_conll(
-    path: str | Path,
-    word_column: int = 0,
-    tag_column: int = -1,
-    sentences_per_document: int | None = None,
-) -> ConllFile:
-    """Read a column file: CoNLL-2003 (space-separated), tab-separated, ragged rows.
+# Whitespace that separates the columns of a space-separated row: ASCII only, so that a
+# no-break space (``10\u00a0000``) or an ideographic space stays inside its word.
+_COLUMN_SEPARATORS = re.compile(r"[ \t\n\r\f\v]+")
 
-    A row containing a tab is split on tabs (so words may contain spaces), any other
-    row on runs of whitespace. Whitespace-only lines end sentences; a row whose word
-    is ``-DOCSTART-`` ends the document. Without ``-DOCSTART-`` rows, each sentence
-    is a document, or ``sentences_per_document`` sentences are.
-    """
-    source = Path(path)
+
+def _lines(source: Path) -> Iterator[tuple[int, str]]:
+    """The decoded lines of a file with their numbers, read as a stream."""
     try:
-        data = source.read_bytes()
+        stream = source.open("rb")
     except OSError as error:
         raise LukenerError(f"cannot read the file: {error.strerror}", source) from None
+    line_number = 0
+    with stream:
+        for chunk in stream:
+            # As a whole-file splitlines would split: \n, \r\n and a lone \r.
+            for raw in chunk.splitlines() or [b""]:
+                line_number += 1
+                yield line_number, decode_line(raw, source, line_number)
 
-    documents: list[ConllDocument] = []
-    current_document = ConllDocument()
-    current_sentence = ConllSentence()
-    has_docstart = False
-    empty_documents = 0
 
-    def end_sentence() -> None:
-        nonlocal current_sentence
-        if current_sentence.words:
-            current_document.sentences.append(current_sentence)
-            current_sentence = ConllSentence()
+def iter_conll_rows(
+    path: str | Path, word_column: int = 0, tag_column: int = -1
+) -> Iterator[ConllSentence | None]:
+    """Sentences of a column file in order, and ``None`` for each ``-DOCSTART-`` row.
 
-    for line_number, raw in enumerate(data.splitlines(), start=1):
-        line = decode_line(raw, source, line_number)
+    A row containing a tab is split on tabs (so words may contain spaces), any other row on
+    runs of ASCII whitespace. Whitespace-only lines end sentences.
+    """
+    source = Path(path)
+    sentence = ConllSentence()
+    for line_number, line in _lines(source):
         if not line.strip():
-            end_sentence()
+            if sentence.words:
+                yield sentence
+                sentence = ConllSentence()
             continue
-        # Only ASCII spaces are trimmed: an ideographic space can be a word.
-        columns = [c.strip(" ") for c in line.split("\t")] if "\t" in line else line.split()
+        if "\t" in line:
+            # Only ASCII spaces are trimmed: an ideographic space can be a word.
+            columns = [c.strip(" ") for c in line.split("\t")]
+        else:
+            columns = [c for c in _COLUMN_SEPARATORS.split(line) if c]
         if len(columns) < 2:
             raise LukenerError(
                 f"row {line.strip()!r} has no tag: expected a word and a tag in columns",
@@ -89,34 +94,63 @@ def read_conll(
                 line_number,
             ) from None
         if word == DOCSTART or columns[0] == DOCSTART:
-            has_docstart = True
-            end_sentence()
-            if current_document.sentences:
-                documents.append(current_document)
-            elif documents:
-                empty_documents += 1
-            current_document = ConllDocument()
+            if sentence.words:
+                yield sentence
+                sentence = ConllSentence()
+            yield None
             continue
         if not word:
             raise LukenerError("row has an empty word", source, line_number)
         if not tag:
             raise LukenerError(f"row {word!r} has an empty tag", source, line_number)
-        current_sentence.words.append(word)
-        current_sentence.tags.append(tag)
-        current_sentence.lines.append(line_number)
-    end_sentence()
-    if current_document.sentences:
-        documents.append(current_document)
-    elif has_docstart and documents:
-        empty_documents += 1
+        sentence.words.append(word)
+        sentence.tags.append(tag)
+        sentence.lines.append(line_number)
+    if sentence.words:
+        yield sentence
 
-    if not documents:
+
+def iter_conll_documents(
+    path: str | Path,
+    word_column: int = 0,
+    tag_column: int = -1,
+    sentences_per_document: int | None = None,
+    stats: ConllReadStats | None = None,
+) -> Iterator[ConllDocument]:
+    """Documents of a column file (CoNLL-2003, tab-separated, ragged rows), streamed.
+
+    A ``-DOCSTART-`` row ends a document. Without such rows, each sentence is a document,
+    or ``sentences_per_document`` sentences are. An empty file is an error.
+    """
+    source = Path(path)
+    stats = stats if stats is not None else ConllReadStats()
+    # A look ahead for a -DOCSTART- row (it stops at the first one), then one pass.
+    has_docstart = any(item is None for item in iter_conll_rows(source, word_column, tag_column))
+    size = sentences_per_document or 1
+    document = ConllDocument()
+    seen_docstart = yielded = False
+    for item in iter_conll_rows(source, word_column, tag_column):
+        if item is None:
+            if document.sentences:
+                yield document
+                yielded = True
+            elif yielded:
+                stats.empty_documents += 1
+            seen_docstart = True
+            document = ConllDocument()
+            continue
+        document.sentences.append(item)
+        if not has_docstart and len(document.sentences) == size:
+            yield document
+            yielded = True
+            document = ConllDocument()
+    if document.sentences:
+        yield document
+        yielded = True
+    elif seen_docstart and yielded:
+        stats.empty_documents += 1
+    if not yielded:
         raise LukenerError("empty file: no tagged rows found", source)
-    if not has_docstart:
-        size = sentences_per_document or 1
-        sentences = [s for document in documents for s in document.sentences]
-        documents = [ConllDocument(sentences[i : i + size]) for i in range(0, len(sentences), size)]
-    return ConllFile(documents, has_docstart, empty_documents)
 
 
 def write_conll_document(

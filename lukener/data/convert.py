@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from lukener.data.conll import ConllFile, ConllSentence, read_conll, write_conll_document
+from lukener.data.conll import (
+    ConllReadStats,
+    iter_conll_documents,
+    iter_conll_rows,
+    write_conll_document,
+)
 from lukener.data.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
 from lukener.data.schemes import (
     WRITABLE_SCHEMES,
@@ -20,7 +29,8 @@ from lukener.data.schemes import (
     tags_to_spans,
 )
 from lukener.errors import LukenerError
-from lukener.files.atomic_write import atomic_text_writer
+from lukener.files.atomic_write import output_stream
+from lukener.files.output_paths import check_output_file
 from lukener.options import Option
 
 NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
@@ -78,21 +88,25 @@ def no_space_for(language: str | None, no_space: bool) -> bool:
     return no_space or (language is not None and language.lower() in NO_SPACE_LANGUAGES)
 
 
-def conll_to_documents(
-    path: str | Path, options: ConllOptions = ConllOptions()
-) -> tuple[list[Document], ConversionSummary]:
-    """Read a CoNLL file into documents, decoding its tags with the given or detected scheme."""
+def iter_conll_as_documents(
+    path: str | Path,
+    options: ConllOptions = ConllOptions(),
+    summary: ConversionSummary | None = None,
+) -> Iterator[Document]:
+    """Documents of a CoNLL file, decoded with the given or detected scheme, as a stream
+    (the file is read twice for a detected scheme, never held whole). ``summary`` is filled
+    as the documents go by."""
     source = Path(path)
-    conll = read_conll(
-        source, options.word_column, options.tag_column, options.sentences_per_document
-    )
-    scheme, detected = _choose_scheme(source, conll, options.scheme)
-    summary = ConversionSummary(
-        "conll", "jsonl", scheme, detected, empty_documents=conll.empty_documents
-    )
+    scheme, detected = _choose_scheme(source, options)
+    stats = ConllReadStats()
+    if summary is None:
+        summary = ConversionSummary("conll", "jsonl", scheme, detected)
+    summary.scheme, summary.scheme_detected = scheme, detected
     separator = "" if options.no_space else " "
-    documents: list[Document] = []
-    for i, conll_document in enumerate(conll.documents):
+    conll_documents = iter_conll_documents(
+        source, options.word_column, options.tag_column, options.sentences_per_document, stats
+    )
+    for i, conll_document in enumerate(conll_documents):
         document_id = f"{source.name}-{i}"
         examples = []
         for j, sentence in enumerate(conll_document.sentences):
@@ -106,22 +120,37 @@ def conll_to_documents(
             examples.append(_example(f"{document_id}-{j}", sentence.words, spans, separator))
         document = Document(document_id, examples)
         summary.count_document(document)
-        documents.append(document)
+        summary.empty_documents = stats.empty_documents
+        yield document
+    summary.empty_documents = stats.empty_documents
+
+
+def conll_to_documents(
+    path: str | Path, options: ConllOptions = ConllOptions()
+) -> tuple[list[Document], ConversionSummary]:
+    """Read a CoNLL file into documents, decoding its tags with the given or detected scheme."""
+    summary = ConversionSummary("conll", "jsonl", "", False)
+    documents = list(iter_conll_as_documents(path, options, summary))
     return documents, summary
 
 
-def _choose_scheme(source: Path, conll: ConllFile, requested: str) -> tuple[str, bool]:
-    if requested != "auto":
-        return normalize_scheme(requested), False
-    sentences: list[ConllSentence] = [s for d in conll.documents for s in d.sentences]
-    for sentence in sentences:
-        for tag, line in zip(sentence.tags, sentence.lines, strict=True):
-            try:
-                split_tag(tag)
-            except ValueError as error:
-                raise LukenerError(str(error), source, line) from None
+def _choose_scheme(source: Path, options: ConllOptions) -> tuple[str, bool]:
+    if options.scheme != "auto":
+        return normalize_scheme(options.scheme), False
+
+    def checked_tags() -> Iterator[list[str]]:
+        for item in iter_conll_rows(source, options.word_column, options.tag_column):
+            if item is None:
+                continue
+            for tag, line in zip(item.tags, item.lines, strict=True):
+                try:
+                    split_tag(tag)
+                except ValueError as error:
+                    raise LukenerError(str(error), source, line) from None
+            yield item.tags
+
     try:
-        return detect_scheme(s.tags for s in sentences), True
+        return detect_scheme(checked_tags()), True
     except ValueError as error:
         raise LukenerError(f"{error}; pass --scheme", source) from None
 
@@ -142,9 +171,9 @@ def convert_conll_to_jsonl(
     input_path: str | Path, output_path: str | Path, options: ConllOptions = ConllOptions()
 ) -> ConversionSummary:
     """CoNLL -> document JSONL, written atomically."""
-    documents, summary = conll_to_documents(input_path, options)
-    with atomic_text_writer(output_path) as stream:
-        for document in documents:
+    summary = ConversionSummary("conll", "jsonl", "", False)
+    with output_stream(output_path) as stream:
+        for document in iter_conll_as_documents(input_path, options, summary):
             write_jsonl_document(stream, document)
     return summary
 
@@ -164,10 +193,10 @@ def convert_jsonl_to_conll(
             f"cannot write {scheme.upper()} losslessly; use one of {', '.join(WRITABLE_SCHEMES)}"
         )
     summary = ConversionSummary("jsonl", "conll", scheme, scheme_detected=False)
-    documents: list[tuple[int, Document]] = list(iter_jsonl(source))
-    docstart = any(len(document.examples) > 1 for _, document in documents)
-    with atomic_text_writer(output_path) as stream:
-        for line, document in documents:
+    # A first pass (streamed) tells whether -DOCSTART- rows are needed; the second writes.
+    docstart = any(len(document.examples) > 1 for _, document in iter_jsonl(source))
+    with output_stream(output_path) as stream:
+        for line, document in iter_jsonl(source):
             sentences = [
                 tagged_words(example, scheme, source, line) for example in document.examples
             ]
@@ -220,10 +249,31 @@ def convert(
     options: ConllOptions = ConllOptions(),
     output_scheme: str = "iob2",
 ) -> ConversionSummary:
-    """Convert by the input's suffix: ``.jsonl`` to CoNLL, anything else to JSONL."""
+    """Convert by the input's suffix: ``.jsonl`` to CoNLL, anything else to JSONL.
+
+    ``-`` reads standard input (JSONL if its first line is a JSON object, else CoNLL) or
+    writes standard output. The output is checked before anything is read: it must not be
+    the input and must be writable.
+    """
+    check_output_file(output_path, [input_path], "OUTPUT")
+    if str(input_path) == "-":
+        with spooled_stdin() as spooled:
+            return convert(spooled, output_path, options, output_scheme)
     if Path(input_path).suffix.lower() == ".jsonl":
         return convert_jsonl_to_conll(input_path, output_path, output_scheme)
     return convert_conll_to_jsonl(input_path, output_path, options)
+
+
+@contextlib.contextmanager
+def spooled_stdin() -> Iterator[Path]:
+    """Standard input in a temporary file (conversion reads its input twice), named
+    ``stdin.jsonl`` for JSON lines and ``stdin`` for CoNLL, so ids read ``stdin-0``."""
+    with tempfile.TemporaryDirectory(prefix="lukener-stdin-") as directory:
+        data = sys.stdin.buffer.read()
+        first = next((line.strip() for line in data.splitlines() if line.strip()), b"")
+        path = Path(directory) / ("stdin.jsonl" if first.startswith(b"{") else "stdin")
+        path.write_bytes(data)
+        yield path
 
 
 def read_documents(path: str | Path, options: ConllOptions = ConllOptions()) -> list[Document]:

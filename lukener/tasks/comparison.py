@@ -14,6 +14,7 @@ from lukener.data.convert import ConllOptions, read_documents
 from lukener.data.documents import Document
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
+from lukener.files.output_paths import check_output_file
 from lukener.modeling.checkpoints import first_line
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.benchmark_spec import BenchmarkRow, checkpoint_row, load_spec
@@ -107,6 +108,9 @@ def plan_comparison(options: CompareOptions) -> ComparisonPlan:
     data = options.data or (Path(spec_data) if spec_data else None)
     if data is None:
         raise LukenerError("no test data: pass --data FILE (CoNLL-2003 is not redistributable)")
+    inputs = [data, options.spec]
+    check_output_file(options.markdown, inputs, "--markdown")
+    check_output_file(options.json_path, [*inputs, options.markdown], "--json")
     return ComparisonPlan(rows, title, data)
 
 

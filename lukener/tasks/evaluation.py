@@ -12,6 +12,7 @@ from lukener.data.convert import ConllOptions, read_documents
 from lukener.data.documents import Document
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
+from lukener.files.output_paths import check_output_file
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.spans.encoding import EncodingStats
 from lukener.spans.metrics import Metrics, score_documents
@@ -38,6 +39,7 @@ class EvaluationResult:
     stats: EncodingStats
     documents: int
     sentences: int
+    notes: list[str] = field(default_factory=list)
 
 
 def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
@@ -84,7 +86,18 @@ def evaluate_documents(
         stats=stats,
         documents=len(documents),
         sentences=sum(len(d.examples) for d in documents),
+        notes=[*span_model.notes, *metrics_notes(metrics)],
     )
+
+
+def metrics_notes(metrics: Metrics) -> list[str]:
+    if not metrics.duplicate_gold:
+        return []
+    note = (
+        f"{metrics.duplicate_gold} gold entities are listed twice in their sentence; "
+        "each span is counted once"
+    )
+    return [note]
 
 
 def evaluate_checkpoint(
@@ -96,6 +109,7 @@ def evaluate_checkpoint(
 ) -> EvaluationResult:
     """``lukener evaluate``: load a checkpoint, read JSONL or CoNLL gold, score, and write
     the metrics to ``options.output`` when given."""
+    check_output_file(options.output, [options.data], "--output")
     documents = read_documents(options.data, conll)
     span_model = load_span_model(
         options.checkpoint, overrides=overrides.to_dict(), device=run.device

@@ -6,16 +6,17 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from lukener.data.conll import write_conll_document
-from lukener.data.convert import ConllOptions, conll_to_documents, tagged_words
+from lukener.data.convert import ConllOptions, iter_conll_as_documents, tagged_words
 from lukener.data.documents import Document, iter_jsonl, write_jsonl_document
 from lukener.data.text_input import text_documents
-from lukener.errors import LukenerError
-from lukener.files.atomic_write import atomic_text_writer
+from lukener.errors import LukenerError, decode_line
+from lukener.files.atomic_write import output_stream
+from lukener.files.output_paths import check_output_file
 from lukener.modeling.loading import load_span_model
 from lukener.spans.encoding import EncodingStats
 from lukener.spans.settings import EncodingOverrides
@@ -35,6 +36,7 @@ class PredictionSummary:
     stats: EncodingStats
     input_format: str
     seconds: float
+    notes: list[str] = field(default_factory=list)
 
 
 def sniff_format(path: Path) -> str:
@@ -64,7 +66,8 @@ def input_documents(
     if source == "-":
         if input_format not in ("auto", "text"):
             raise LukenerError("standard input is read as raw text; use a file for JSONL/CoNLL")
-        return text_documents(sys.stdin, "stdin", language), "text", stack
+        lines = _decoded_lines(sys.stdin.buffer, "standard input")
+        return text_documents(lines, "stdin", language), "text", stack
     path = Path(source)
     if not path.is_file():
         raise LukenerError("no such input file", path)
@@ -72,24 +75,15 @@ def input_documents(
     if chosen == "jsonl":
         return (document for _, document in iter_jsonl(path)), chosen, stack
     if chosen == "conll":
-        documents, _ = conll_to_documents(path, conll_options)
-        return iter(documents), chosen, stack
-    stream = stack.enter_context(path.open(encoding="utf-8"))
-    return text_documents(_checked_lines(stream, path), path.name, language), chosen, stack
+        return iter_conll_as_documents(path, conll_options), chosen, stack
+    stream = stack.enter_context(path.open("rb"))
+    return text_documents(_decoded_lines(stream, path), path.name, language), chosen, stack
 
 
-def _checked_lines(stream: TextIO, path: Path) -> Iterator[str]:
-    line_number = 0
-    try:
-        for line in stream:
-            line_number += 1
-            yield line
-    except UnicodeDecodeError as error:
-        raise LukenerError(
-            f"undecodable bytes at byte {error.start} (the file must be UTF-8)",
-            path,
-            line_number + 1,
-        ) from None
+def _decoded_lines(stream: BinaryIO, name: str | Path) -> Iterator[str]:
+    """UTF-8 lines of a file or of standard input; bad bytes are one error naming the line."""
+    for line_number, raw in enumerate(stream, start=1):
+        yield decode_line(raw, name, line_number)
 
 
 def predict(
@@ -107,6 +101,7 @@ def predict(
         raise LukenerError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}")
     if options.input_format not in INPUT_FORMATS:
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
+    check_output_file(output, [options.source], "--output")
     span_model = load_span_model(
         options.checkpoint, overrides=overrides.to_dict(), device=run.device
     )
@@ -116,21 +111,17 @@ def predict(
         options.source, options.input_format, options.language, conll
     )
     counts = [0, 0, 0]
-    with stack:
-        target: contextlib.AbstractContextManager[TextIO]
-        if output in (None, "-"):
-            target = contextlib.nullcontext(sys.stdout)
-        else:
-            target = atomic_text_writer(output)
-        with target as stream:
-            for document in predictor.predict(documents, progress):
-                _write(stream, document, output_format, output or "-")
-                counts[0] += 1
-                counts[1] += len(document.examples)
-                counts[2] += sum(len(e.entities) for e in document.examples)
-                stream.flush()
+    with stack, output_stream(output) as stream:
+        for document in predictor.predict(documents, progress):
+            _write(stream, document, output_format, output or "-")
+            counts[0] += 1
+            counts[1] += len(document.examples)
+            counts[2] += sum(len(e.entities) for e in document.examples)
+            stream.flush()
     seconds = time.perf_counter() - started
-    return PredictionSummary(counts[0], counts[1], counts[2], predictor.stats, chosen, seconds)
+    return PredictionSummary(
+        counts[0], counts[1], counts[2], predictor.stats, chosen, seconds, span_model.notes
+    )
 
 
 def _write(stream: TextIO, document: Document, output_format: str, name: str) -> None:

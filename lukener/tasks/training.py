@@ -18,10 +18,12 @@ import torch
 
 from lukener.data.documents import Document
 from lukener.errors import LukenerError
+from lukener.files.output_directory import claimed_output_directory
+from lukener.modeling.checkpoints import first_line
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
 from lukener.spans.metrics import Metrics
-from lukener.spans.settings import SETTINGS_FILE, save_settings
+from lukener.spans.settings import save_settings
 from lukener.tasks.evaluation import EvaluationResult, ProcessShare, evaluate_documents
 from lukener.tasks.inference import collator_for
 from lukener.tasks.options import RunOptions, TrainOptions
@@ -44,6 +46,7 @@ class TrainResult:
     labels: list[str] = field(default_factory=list)
     main_process: bool = True
     labels_without_training_data: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class ListDataset(torch.utils.data.Dataset[T]):
@@ -71,31 +74,52 @@ def encode_documents(
     return encoded, stats
 
 
-def prepare_output_dir(options: TrainOptions) -> None:
-    directory = options.output_dir
-    if not directory.exists() or not any(directory.iterdir()) or options.resume:
-        return
-    if not options.overwrite:
-        raise LukenerError(
-            "the output directory exists and is not empty; pass --overwrite to replace it "
-            "or --resume to continue its training",
-            directory,
-        )
-    if not ((directory / SETTINGS_FILE).exists() or (directory / CHECKPOINTS_DIR).exists()):
-        raise LukenerError(
-            "refusing to overwrite a directory that is not a lukener output", directory
-        )
-    shutil.rmtree(directory)
+COMPLETE_MARKER = ".lukener-complete"
 
 
-def last_checkpoint(directory: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def is_complete(checkpoint: Path) -> bool:
+    """A checkpoint lukener finished saving (marked after the Trainer wrote every file);
+    one that a kill cut short has no marker and is never resumed from."""
+    return (checkpoint / COMPLETE_MARKER).is_file()
 
+
+def checkpoint_dirs(directory: Path) -> list[Path]:
+    """``checkpoint-N`` folders under ``directory/checkpoints``, oldest first."""
     checkpoints = directory / CHECKPOINTS_DIR
     if not checkpoints.is_dir():
-        return None
-    found: str | None = get_last_checkpoint(str(checkpoints))  # type: ignore[no-untyped-call]
-    return found
+        return []
+    found = [
+        p
+        for p in checkpoints.iterdir()
+        if p.is_dir() and p.name.startswith("checkpoint-") and p.name[11:].isdigit()
+    ]
+    return sorted(found, key=lambda p: int(p.name[11:]))
+
+
+def last_checkpoint(directory: Path) -> Path | None:
+    """The newest complete checkpoint of a run, if any."""
+    complete = [p for p in checkpoint_dirs(directory) if is_complete(p)]
+    return complete[-1] if complete else None
+
+
+def remove_incomplete_checkpoints(directory: Path) -> list[Path]:
+    """Remove the checkpoints a kill left half-written (lukener's own files only)."""
+    removed = [p for p in checkpoint_dirs(directory) if not is_complete(p)]
+    for checkpoint in removed:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    return removed
+
+
+def is_main_process() -> bool:
+    """Whether this is the process that writes (rank 0 under torchrun or accelerate)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def save_failure(directory: Path, error: BaseException) -> LukenerError:
+    return LukenerError(
+        f"cannot save a checkpoint: {first_line(error)} (is the disk full or read-only?)",
+        directory,
+    )
 
 
 def distributed_backend() -> str | None:
@@ -152,6 +176,19 @@ def _span_trainer_class() -> type:
                 share=process_share(self.accelerator.process_index, self.accelerator.num_processes),
             )
 
+        def _save_checkpoint(self, model: Any, trial: Any) -> None:
+            from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+            folder = Path(self._get_output_dir(trial=trial)) / (
+                f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+            )
+            try:
+                super()._save_checkpoint(model, trial)
+                if self.args.should_save:
+                    (folder / COMPLETE_MARKER).write_text("complete\n", encoding="utf-8")
+            except Exception as error:  # noqa: BLE001 (torch, safetensors and OS errors alike)
+                raise save_failure(folder, error) from None
+
         def evaluate(
             self,
             eval_dataset: Any = None,
@@ -182,12 +219,35 @@ def _span_trainer_class() -> type:
 
 def train(options: TrainOptions) -> TrainResult:
     """Fine-tune ``options.model`` on ``options.train``; the best epoch by validation F1
-    is kept. Returns what the run measured."""
+    is kept. Returns what the run measured.
+
+    The output directory is claimed first (see ``lukener.files.output_directory``): it must
+    not hold an input, nothing lukener did not write there is ever removed, and two runs
+    cannot share it.
+    """
+    resume_from = None
+    if options.resume:
+        resume_from = last_checkpoint(options.output_dir)
+        if resume_from is None:
+            raise LukenerError("--resume: no saved checkpoint to resume from", options.output_dir)
+    if not is_main_process():
+        return _train(options, resume_from)
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("--model", options.model),
+        ("--train", options.train),
+        ("--validation", options.validation),
+    ]
+    with claimed_output_directory(options.output_dir, inputs, options.overwrite, options.resume):
+        if options.resume:
+            remove_incomplete_checkpoints(options.output_dir)
+        return _train(options, resume_from)
+
+
+def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments, set_seed
 
     from lukener.data.convert import ConllOptions, read_documents
 
-    prepare_output_dir(options)
     conll = ConllOptions(no_space=options.no_space)
     train_documents = read_documents(options.train, conll)
     labels = sorted({e.label for d in train_documents for x in d.examples for e in x.entities})
@@ -273,10 +333,7 @@ def train(options: TrainOptions) -> TrainResult:
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
     )
-    resume_from = last_checkpoint(options.output_dir) if options.resume else None
-    if options.resume and resume_from is None:
-        raise LukenerError("--resume: no saved checkpoint to resume from", options.output_dir)
-    output = trainer.train(resume_from_checkpoint=resume_from)
+    output = trainer.train(resume_from_checkpoint=None if resume_from is None else str(resume_from))
 
     metrics = None
     validation_stats = None
@@ -284,7 +341,10 @@ def train(options: TrainOptions) -> TrainResult:
         final = trainer.evaluate_span_model()
         metrics, validation_stats = final.metrics, final.stats
     if trainer.is_world_process_zero():
-        save_checkpoint(trainer, span_model, options, metrics)
+        try:
+            save_checkpoint(trainer, span_model, options, metrics)
+        except Exception as error:  # noqa: BLE001 (torch, safetensors and OS errors alike)
+            raise save_failure(options.output_dir, error) from None
         if not options.keep_checkpoints:
             # Intermediate checkpoints (optimizer states included) only serve --resume.
             shutil.rmtree(options.output_dir / CHECKPOINTS_DIR, ignore_errors=True)
@@ -299,6 +359,7 @@ def train(options: TrainOptions) -> TrainResult:
         labels=labels,
         main_process=trainer.is_world_process_zero(),
         labels_without_training_data=unseen,
+        notes=list(span_model.notes),
     )
 
 

@@ -1,0 +1,178 @@
+"""A directory that one lukener run writes: claimed with a marker, locked while in use, and
+never emptied of anything lukener did not write there.
+
+The marker ``.lukener-output`` lists the entries lukener wrote. ``--overwrite`` removes
+those entries only, and only in a directory that has the marker; a directory without it
+is never overwritten, whatever it holds. An output directory that is, or contains, one
+of the run's inputs is refused. A lock (``flock`` on ``.lukener-lock``, released by the
+kernel even when the process is killed) keeps two runs out of one directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lukener.errors import LukenerError
+
+MARKER = ".lukener-output"
+LOCK = ".lukener-lock"
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _read_marker(directory: Path) -> list[str] | None:
+    marker = directory / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        entries = data["entries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise LukenerError(
+            f"the {MARKER} marker is damaged; remove the directory yourself", directory
+        ) from None
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise LukenerError(f"the {MARKER} marker is damaged", directory)
+    return entries
+
+
+@dataclass
+class OutputDirectory:
+    """A claimed output directory; :meth:`record` notes what the run wrote there."""
+
+    path: Path
+    command: str
+    foreign: set[str] = field(default_factory=set)
+    lock_fd: int | None = None
+
+    def record(self) -> None:
+        """Write the marker: every entry here that was not there before lukener came."""
+        entries = sorted({p.name for p in self.path.iterdir()} - self.foreign | {MARKER, LOCK})
+        payload = {"written_by": f"lukener {self.command}", "entries": entries}
+        temporary = self.path / f"{MARKER}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(self.path / MARKER)
+
+    def release(self) -> None:
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)  # closing the descriptor releases the flock
+            self.lock_fd = None
+
+
+def _lock(directory: Path) -> int:
+    import fcntl
+
+    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        raise LukenerError(
+            "another lukener run"
+            + (f" (process {holder})" if holder else "")
+            + " is writing to this directory; wait for it or choose another --output-dir",
+            directory,
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _remove_entries(directory: Path, entries: Iterable[str]) -> None:
+    for name in entries:
+        if name in (MARKER, LOCK) or "/" in name or name in ("", ".", ".."):
+            continue
+        target = directory / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+
+
+def claim_output_directory(
+    path: Path,
+    inputs: Iterable[tuple[str, str | Path | None]],
+    overwrite: bool = False,
+    resume: bool = False,
+    command: str = "train",
+) -> OutputDirectory:
+    """Check, lock and prepare ``path`` for a run whose inputs are ``(flag, path)`` pairs.
+
+    Refused: a path that is a file; a directory that is or contains an input; a non-empty
+    directory without ``--overwrite``/``--resume``; overwriting or resuming a directory
+    without lukener's marker; a directory another run holds.
+    """
+    if path.exists() and not path.is_dir():
+        raise LukenerError("--output-dir is a file, not a directory", path)
+    for flag, source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        if _inside(Path(source), path):
+            raise LukenerError(
+                f"--output-dir holds the input {flag} {source}; training would overwrite or "
+                "delete it: choose another --output-dir",
+                path,
+            )
+    existing = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+    entries = _read_marker(path) if existing else None
+    if existing and entries is None and (resume or overwrite):
+        what = "resume" if resume else "overwrite"
+        raise LukenerError(
+            f"refusing to {what}: lukener did not create this directory (no {MARKER} "
+            "marker); choose another --output-dir",
+            path,
+        )
+    if existing and not (resume or overwrite):
+        raise LukenerError(
+            "the output directory exists and is not empty; pass --overwrite to replace what "
+            "lukener wrote there or --resume to continue its training",
+            path,
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LukenerError(f"cannot create the directory: {error.strerror}", path) from None
+    lock_fd = _lock(path)
+    try:
+        if overwrite and not resume and entries:
+            _remove_entries(path, entries)
+        owned = set(entries or [])
+        foreign = {p.name for p in path.iterdir()} - owned - {MARKER, LOCK}
+        claimed = OutputDirectory(path, command, foreign, lock_fd)
+        claimed.record()
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    return claimed
+
+
+@contextlib.contextmanager
+def claimed_output_directory(
+    path: Path,
+    inputs: Iterable[tuple[str, str | Path | None]],
+    overwrite: bool = False,
+    resume: bool = False,
+    command: str = "train",
+) -> Iterator[OutputDirectory]:
+    """:func:`claim_output_directory` for the length of a block; the marker is brought up to
+    date and the lock released at the end, whatever happens."""
+    claimed = claim_output_directory(path, inputs, overwrite, resume, command)
+    try:
+        yield claimed
+    finally:
+        with contextlib.suppress(OSError):
+            claimed.record()
+        claimed.release()
