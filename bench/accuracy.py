@@ -45,12 +45,19 @@ def corpus_splits(name: str, directory: Path) -> dict[str, list[Document]]:
 
 
 # The demo's CPU settings: spans of up to 8 subwords, a quarter of the non-entity spans.
-SPAN_SETTINGS = {"max_mention_length": 8, "negative_rate": 0.25}
+SPAN_SETTINGS: dict[str, Any] = {"max_mention_length": 8, "negative_rate": 0.25}
 
 
 def span_model_run(
-    splits: dict[str, list[Document]], work: Path, epochs: float, rate: float, batch: int, seed: int
+    splits: dict[str, list[Document]],
+    work: Path,
+    epochs: float,
+    rate: float,
+    batch: int,
+    seed: int,
+    **changes: Any,
 ) -> dict[str, Any]:
+    """Train and test the span model; ``changes`` override TrainOptions fields (ablations)."""
     files = {}
     for split in ("train", "validation"):
         files[split] = work / f"{split}.jsonl"
@@ -70,8 +77,7 @@ def span_model_run(
             seed=seed,
             overwrite=True,
             group_by_length=True,
-            max_mention_length=int(SPAN_SETTINGS["max_mention_length"]),
-            negative_rate=float(SPAN_SETTINGS["negative_rate"]),
+            **{**SPAN_SETTINGS, **changes},
         )
     )
     seconds = time.perf_counter() - started
@@ -84,6 +90,10 @@ def span_model_run(
         "test": test.metrics.micro.to_json(),
         "train_seconds": seconds,
         "steps": result.global_steps,
+        "unencodable_train_gold": len(result.train_stats.unencodable),
+        "train_gold": result.train_stats.gold_entities,
+        "test_predicted": test.metrics.predicted,
+        "changes": dict(changes),
     }
 
 

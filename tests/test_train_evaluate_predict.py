@@ -335,3 +335,31 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
     on_gpu = Predictor(span_model)
     assert math.isinf(on_gpu.max_padding)
     assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS > CPU_BATCH_TOKENS
+
+
+def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small) -> None:
+    from lukener.modeling.loading import load_span_model
+    from lukener.tasks.options import TrainOptions
+    from lukener.tasks.training import build_optimizer
+
+    span_model = load_span_model(str(tiny_luke), labels=["a", "b"], device="cpu")
+    names = {id(p): n for n, p in span_model.model.named_parameters()}
+
+    def rates(**extra) -> dict[str, tuple[float, float]]:
+        options = TrainOptions(wnut_small, str(tiny_luke), Path("o"), learning_rate=1e-5, **extra)
+        optimizer = build_optimizer(span_model.model, options)
+        return {
+            names[id(p)]: (group["lr"], group["weight_decay"])
+            for group in optimizer.param_groups
+            for p in group["params"]
+        }
+
+    plain, headed = rates(), rates(head_learning_rate=1e-3)
+    assert set(plain) == set(names.values())  # every parameter is trained
+    assert {lr for lr, _ in plain.values()} == {1e-5}
+    assert headed["classifier.weight"] == (1e-3, 0.01)
+    assert headed["classifier.bias"] == (1e-3, 0.0)
+    others = {n: v for n, v in headed.items() if not n.startswith("classifier.")}
+    assert {lr for lr, _ in others.values()} == {1e-5}
+    assert others["luke.embeddings.LayerNorm.weight"][1] == 0.0
+    assert others["luke.embeddings.word_embeddings.weight"][1] == 0.01

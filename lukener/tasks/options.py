@@ -115,6 +115,14 @@ class TrainOptions:
         int, Option("Span chunks per batch when scoring the validation data.", min=1)
     ] = 32
     learning_rate: Annotated[float, Option("Peak learning rate (AdamW).", min=0)] = 1e-5
+    head_learning_rate: Annotated[
+        float | None,
+        Option(
+            "Peak learning rate of the classifier, which starts from scratch. "
+            "Default: --learning-rate.",
+            min=0,
+        ),
+    ] = None
     weight_decay: Annotated[float, Option("AdamW weight decay.", min=0)] = 0.01
     warmup_ratio: Annotated[
         float, Option("Share of the steps with a rising learning rate.", min=0, max=0.999)

@@ -128,6 +128,41 @@ def distributed_backend() -> str | None:
     return "gloo" if several and not torch.cuda.is_available() else None
 
 
+# Parameters a span model starts without (the classifier is new, or relabelled): with
+# --head-learning-rate they learn at their own rate.
+HEAD_PREFIXES = ("classifier.",)
+
+
+def build_optimizer(model: Any, options: TrainOptions) -> torch.optim.Optimizer:
+    """AdamW as naist-nlp/luke-ner sets it up (betas 0.9/0.98, eps 1e-6, no decay on biases
+    and LayerNorms), with the head at ``--head-learning-rate`` when given.
+
+    The Trainer's linear schedule scales every group alike, so the head's rate keeps its
+    ratio to the encoder's through warmup and decay.
+    """
+    head_rate = options.head_learning_rate or options.learning_rate
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        head = name.startswith(HEAD_PREFIXES)
+        decayed = not (name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name)
+        groups.setdefault((head, decayed), []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": parameters,
+                "lr": head_rate if head else options.learning_rate,
+                "weight_decay": options.weight_decay if decayed else 0.0,
+            }
+            for (head, decayed), parameters in groups.items()
+        ],
+        lr=options.learning_rate,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
+
+
 def process_share(rank: int, size: int) -> ProcessShare:
     """This process's share of an evaluation; several processes gather through
     ``torch.distributed`` (one ``all_gather_object`` per evaluation)."""
@@ -332,6 +367,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         train_dataset=ListDataset([{"input_ids": c.input_ids, "chunk": c} for c in train_chunks]),
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
+        optimizers=(build_optimizer(span_model.model, options), None),
     )
     output = trainer.train(resume_from_checkpoint=None if resume_from is None else str(resume_from))
 
