@@ -30,14 +30,32 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "negatives1.0": {"negative_rate": 1.0},
     "mention16": {"max_mention_length": 16},
     "head1e-3+negatives1.0": {"head_learning_rate": 1e-3, "negative_rate": 1.0},
+    "head1e-2+mention16": {"head_learning_rate": 1e-2, "max_mention_length": 16},
+    "head1e-2+epochs6": {"head_learning_rate": 1e-2, "epochs": 6.0},
+    "head1e-2+negatives0.5": {"head_learning_rate": 1e-2, "negative_rate": 0.5},
+    "context128": {"max_sequence_length": 128},
+    "head1e-3+context128": {"head_learning_rate": 1e-3, "max_sequence_length": 128},
 }
+
+
+def cpu_name() -> str:
+    """The CPU's model name (figures differ between machines: name it beside them)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--corpus", default="ja", choices=["ja", "wnut16"])
+    parser.add_argument(
+        "--corpus", default="ja", choices=["ja", "wnut16", "conll2003", "conll2003-sentences"]
+    )
     parser.add_argument("--variants", default="base,head1e-3")
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--epochs", type=float, default=3.0)
@@ -53,14 +71,18 @@ def main() -> None:
         for name in args.variants.split(","):
             work = root / name
             work.mkdir(parents=True)
+            changes = dict(VARIANTS[name])
+            epochs = float(changes.pop("epochs", args.epochs))
             run = span_model_run(
-                splits, work, args.epochs, args.learning_rate, args.batch_size, args.seed,
-                **VARIANTS[name],
-            )  # fmt: skip
+                splits, work, epochs, args.learning_rate, args.batch_size, args.seed, **changes
+            )
             run.update(corpus=args.corpus, variant=name, learning_rate=args.learning_rate)
             print(json.dumps(run), flush=True)
             runs.append(run)
-    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    machine = (
+        f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}"
+    )
     args.output_dir.mkdir(parents=True, exist_ok=True)
     target = args.output_dir / f"ablation-{args.corpus}.json"
     previous = json.loads(target.read_text()) if target.exists() else {"runs": []}

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from bench.token_baseline import train_and_score
-from lukener.data.corpora import prepare_japanese, prepare_wnut16
+from lukener.data.corpora import prepare_conll2003, prepare_japanese, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.demo import minilm_directory
@@ -29,8 +29,24 @@ from lukener.tasks.evaluation import evaluate_documents
 from lukener.tasks.options import TrainOptions
 from lukener.tasks.training import train
 
+# CoNLL-2003 on 2 CPU cores: training on the first documents of eng.train (a fixed part),
+# scored on all of eng.testa (validation) and eng.testb (test).
+CONLL_TRAIN_DOCUMENTS = 100
+
+
+def single_sentences(documents: list[Document]) -> list[Document]:
+    """Every sentence as a document of its own: the same data without document context."""
+    return [Document(example.id, [example]) for d in documents for example in d.examples]
+
 
 def corpus_splits(name: str, directory: Path) -> dict[str, list[Document]]:
+    if name.startswith("conll2003"):
+        paths = {s.split: s.path for s in prepare_conll2003(directory)}
+        splits = {split: list(read_jsonl(path)) for split, path in paths.items()}
+        splits["train"] = splits["train"][:CONLL_TRAIN_DOCUMENTS]
+        if name == "conll2003-sentences":
+            splits = {split: single_sentences(documents) for split, documents in splits.items()}
+        return splits
     if name == "wnut16":
         paths = {s.split: s.path for s in prepare_wnut16(directory)}
         return {split: list(read_jsonl(path)) for split, path in paths.items()}
@@ -70,14 +86,17 @@ def span_model_run(
             validation=files["validation"],
             model=str(minilm_directory()),
             output_dir=work / "span",
-            epochs=epochs,
-            batch_size=batch,
-            learning_rate=rate,
-            warmup_ratio=0.1,
-            seed=seed,
-            overwrite=True,
-            group_by_length=True,
-            **{**SPAN_SETTINGS, **changes},
+            **{
+                "epochs": epochs,
+                "batch_size": batch,
+                "learning_rate": rate,
+                "warmup_ratio": 0.1,
+                "seed": seed,
+                "overwrite": True,
+                "group_by_length": True,
+                **SPAN_SETTINGS,
+                **changes,
+            },
         )
     )
     seconds = time.perf_counter() - started

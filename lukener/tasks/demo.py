@@ -64,6 +64,7 @@ def run_demo(options: DemoOptions, step: Callable[[str], None] | None = None) ->
             epochs=options.epochs,
             batch_size=options.batch_size,
             learning_rate=options.learning_rate,
+            head_learning_rate=options.head_learning_rate,
             warmup_ratio=0.1,
             seed=options.seed,
             overwrite=True,

@@ -309,6 +309,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
             "pretokenize": options.pretokenize,
             "max_entity_length": options.max_entity_length,
             "max_mention_length": options.max_mention_length,
+            "max_sequence_length": options.max_sequence_length,
             "entity_attention_mask": "standard",
         },
         device="cpu",  # the Trainer places the model
