@@ -102,14 +102,17 @@ def _remove_entries(directory: Path, entries: Iterable[str]) -> None:
             target.unlink()
 
 
-def claim_output_directory(
+@contextlib.contextmanager
+def claimed_output_directory(
     path: Path,
     inputs: Iterable[tuple[str, str | Path | None]],
     overwrite: bool = False,
     resume: bool = False,
     command: str = "train",
-) -> OutputDirectory:
-    """Check, lock and prepare ``path`` for a run whose inputs are ``(flag, path)`` pairs.
+) -> Iterator[OutputDirectory]:
+    """Check, lock and prepare ``path`` for a run whose inputs are ``(flag, path)`` pairs, for
+    the length of a block; the marker is brought up to date and the lock released at the end,
+    whatever happens.
 
     Refused: a path that is a file; a directory that is or contains an input; a non-empty
     directory without ``--overwrite``/``--resume``; overwriting or resuming a directory
@@ -126,7 +129,7 @@ def claim_output_directory(
                 "delete it: choose another --output-dir",
                 path,
             )
-    existing = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
+    existing = path.is_dir() and any(path.iterdir())
     entries = _read_marker(path) if existing else None
     if existing and entries is None and (resume or overwrite):
         what = "resume" if resume else "overwrite"
@@ -156,20 +159,6 @@ def claim_output_directory(
     except BaseException:
         os.close(lock_fd)
         raise
-    return claimed
-
-
-@contextlib.contextmanager
-def claimed_output_directory(
-    path: Path,
-    inputs: Iterable[tuple[str, str | Path | None]],
-    overwrite: bool = False,
-    resume: bool = False,
-    command: str = "train",
-) -> Iterator[OutputDirectory]:
-    """:func:`claim_output_directory` for the length of a block; the marker is brought up to
-    date and the lock released at the end, whatever happens."""
-    claimed = claim_output_directory(path, inputs, overwrite, resume, command)
     try:
         yield claimed
     finally:

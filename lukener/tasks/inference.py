@@ -77,11 +77,10 @@ class Predictor:
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
         self.batch_size = run.batch_size
-        on_cpu = span_model.device.type == "cpu"
-        cpu_tokens, cpu_padding = CPU_BATCH_TOKENS, CPU_MAX_PADDING
-        default_tokens, default_padding = (
-            (cpu_tokens, cpu_padding) if on_cpu else (GPU_BATCH_TOKENS, math.inf)
-        )
+        if span_model.device.type == "cpu":
+            default_tokens, default_padding = CPU_BATCH_TOKENS, CPU_MAX_PADDING
+        else:
+            default_tokens, default_padding = GPU_BATCH_TOKENS, math.inf
         self.max_batch_tokens = run.max_batch_tokens or default_tokens
         self.max_padding = default_padding if run.max_padding is None else run.max_padding
         self.nested = run.nested
