@@ -222,7 +222,7 @@ def test_data_file_in_the_wrong_format(invoke, trained_luke, tmp_path) -> None:
     data = tmp_path / "data.conll"
     data.write_text('{"id": "d", "examples": []}\n')
     line = one_error_line(invoke("evaluate", "--checkpoint", trained_luke, "--data", data))
-    assert line.startswith(f"error: {data}:1: tag '[]}}' is not O nor a B-/I-/E-/S-/L-/U-")
+    assert line.startswith(f"error: {data}:1: tag '[]}}' is not O nor a B-/I-/M-/E-/S-/L-/U-")
 
 
 def test_existing_output_directory_is_refused(invoke, tiny_luke, wnut_small, tmp_path) -> None:

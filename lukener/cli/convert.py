@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lukener.data.convert import ConllOptions, ConversionSummary, convert, no_space_for
+from lukener.data.convert import ConllOptions, ConversionSummary, no_space_for
 from lukener.data.schemes import normalize_scheme
+from lukener.data.sources import convert
 from lukener.errors import LukenerError
 
 from .options import expand_options

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +15,7 @@ from lukener.data.conll import (
     write_conll_document,
 )
 from lukener.data.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
+from lukener.data.label_map import LabelMap
 from lukener.data.schemes import (
     WRITABLE_SCHEMES,
     TagError,
@@ -30,7 +28,6 @@ from lukener.data.schemes import (
 )
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import output_stream
-from lukener.files.output_paths import check_output_file
 from lukener.options import Option
 
 NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
@@ -63,12 +60,12 @@ class ConversionSummary:
 
 @dataclass(frozen=True)
 class ConllOptions:
-    """How to read a column file."""
+    """How to read gold input: a column file, a dataset or span JSON."""
 
     scheme: Annotated[
         str,
         Option(
-            "Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bilou, io. Reading CoNLL, "
+            "Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bmes (bmeo), bilou, io. Reading CoNLL, "
             "auto detects it; writing CoNLL, auto means iob2."
         ),
     ] = "auto"
@@ -80,6 +77,10 @@ class ConllOptions:
     sentences_per_document: Annotated[
         int | None,
         Option("Without -DOCSTART- lines, group this many sentences per document.", min=1),
+    ] = None
+    label_map: Annotated[
+        str | None,
+        Option("Rename, merge or drop labels: PER=person,ORG=organization,MISC=- (- drops)."),
     ] = None
 
 
@@ -117,7 +118,7 @@ def iter_conll_as_documents(
             summary.repairs += len(repairs)
             room = MAX_REPORTED_LINES - len(summary.repair_lines)
             summary.repair_lines.extend(sentence.lines[p] for p in repairs[:room])
-            examples.append(_example(f"{document_id}-{j}", sentence.words, spans, separator))
+            examples.append(words_example(f"{document_id}-{j}", sentence.words, spans, separator))
         document = Document(document_id, examples)
         summary.count_document(document)
         summary.empty_documents = stats.empty_documents
@@ -155,7 +156,10 @@ def _choose_scheme(source: Path, options: ConllOptions) -> tuple[str, bool]:
         raise LukenerError(f"{error}; pass --scheme", source) from None
 
 
-def _example(example_id: str, words: list[str], spans: list[WordSpan], separator: str) -> Example:
+def words_example(
+    example_id: str, words: list[str], spans: list[WordSpan], separator: str
+) -> Example:
+    """A sentence of words joined by ``separator``, with word spans as character entities."""
     positions: list[tuple[int, int]] = []
     offset = 0
     for word in words:
@@ -167,19 +171,23 @@ def _example(example_id: str, words: list[str], spans: list[WordSpan], separator
     return Example(example_id, separator.join(words), entities, positions)
 
 
-def convert_conll_to_jsonl(
-    input_path: str | Path, output_path: str | Path, options: ConllOptions = ConllOptions()
+def write_documents_jsonl(
+    documents: Iterator[Document], output_path: str | Path, summary: ConversionSummary
 ) -> ConversionSummary:
-    """CoNLL -> document JSONL, written atomically."""
-    summary = ConversionSummary("conll", "jsonl", "", False)
+    """Documents -> document JSONL, written atomically; ``summary`` counts what was written."""
     with output_stream(output_path) as stream:
-        for document in iter_conll_as_documents(input_path, options, summary):
+        for document in documents:
             write_jsonl_document(stream, document)
+            if summary.source_format != "conll":  # CoNLL reading counts as it goes
+                summary.count_document(document)
     return summary
 
 
 def convert_jsonl_to_conll(
-    input_path: str | Path, output_path: str | Path, scheme: str = "iob2"
+    input_path: str | Path,
+    output_path: str | Path,
+    scheme: str = "iob2",
+    label_map: LabelMap | None = None,
 ) -> ConversionSummary:
     """Document JSONL -> CoNLL (word and tag, tab-separated), written atomically.
 
@@ -197,6 +205,8 @@ def convert_jsonl_to_conll(
     docstart = any(len(document.examples) > 1 for _, document in iter_jsonl(source))
     with output_stream(output_path) as stream:
         for line, document in iter_jsonl(source):
+            if label_map:
+                document = label_map.document(document)
             sentences = [
                 tagged_words(example, scheme, source, line) for example in document.examples
             ]
@@ -241,44 +251,3 @@ def tagged_words(
                 line,
             )
     return words, tags
-
-
-def convert(
-    input_path: str | Path,
-    output_path: str | Path,
-    options: ConllOptions = ConllOptions(),
-    output_scheme: str = "iob2",
-) -> ConversionSummary:
-    """Convert by the input's suffix: ``.jsonl`` to CoNLL, anything else to JSONL.
-
-    ``-`` reads standard input (JSONL if its first line is a JSON object, else CoNLL) or
-    writes standard output. The output is checked before anything is read: it must not be
-    the input and must be writable.
-    """
-    check_output_file(output_path, [input_path], "OUTPUT")
-    if str(input_path) == "-":
-        with spooled_stdin() as spooled:
-            return convert(spooled, output_path, options, output_scheme)
-    if Path(input_path).suffix.lower() == ".jsonl":
-        return convert_jsonl_to_conll(input_path, output_path, output_scheme)
-    return convert_conll_to_jsonl(input_path, output_path, options)
-
-
-@contextlib.contextmanager
-def spooled_stdin() -> Iterator[Path]:
-    """Standard input in a temporary file (conversion reads its input twice), named
-    ``stdin.jsonl`` for JSON lines and ``stdin`` for CoNLL, so ids read ``stdin-0``."""
-    with tempfile.TemporaryDirectory(prefix="lukener-stdin-") as directory:
-        data = sys.stdin.buffer.read()
-        first = next((line.strip() for line in data.splitlines() if line.strip()), b"")
-        path = Path(directory) / ("stdin.jsonl" if first.startswith(b"{") else "stdin")
-        path.write_bytes(data)
-        yield path
-
-
-def read_documents(path: str | Path, options: ConllOptions = ConllOptions()) -> list[Document]:
-    """Documents from JSONL (by suffix ``.jsonl``) or from a CoNLL file."""
-    if Path(path).suffix.lower() == ".jsonl":
-        return [document for _, document in iter_jsonl(path)]
-    documents, _ = conll_to_documents(path, options)
-    return documents

@@ -1,4 +1,4 @@
-"""Tag schemes (IOB1, IOB2, BIOES, BILOU, IO): detection, decoding to spans, encoding.
+"""Tag schemes (IOB1, IOB2, BIOES, BMES, BILOU, IO): detection, decoding to spans, encoding.
 
 Everything that turns tags into spans or spans into tags lives here.
 """
@@ -8,17 +8,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-SCHEMES = ("iob1", "iob2", "bioes", "bilou", "io")
-ALIASES = {"bio": "iob2", "iobes": "bioes", "biluo": "bilou"}
-WRITABLE_SCHEMES = ("iob2", "iob1", "bioes", "bilou")
+SCHEMES = ("iob1", "iob2", "bioes", "bmes", "bilou", "io")
+# BMES (Chinese corpora) is BIOES with M- (middle) for I-; BMEO is the same tags without S-.
+ALIASES = {"bio": "iob2", "iobes": "bioes", "biluo": "bilou", "bmeo": "bmes", "bmeso": "bmes"}
+WRITABLE_SCHEMES = ("iob2", "iob1", "bioes", "bmes", "bilou")
 _PREFIXES = {
     "iob1": frozenset("BI"),
     "iob2": frozenset("BI"),
     "io": frozenset("I"),
     "bioes": frozenset("BIES"),
+    "bmes": frozenset("BMES"),
     "bilou": frozenset("BILU"),
 }
-_ALL_PREFIXES = frozenset("BIESLU")
+_ALL_PREFIXES = frozenset("BIESLUM")
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,16 @@ def split_tag(tag: str) -> tuple[str, str] | None:
         return None
     prefix, sep, label = tag.partition("-")
     if not sep or not label or prefix not in _ALL_PREFIXES:
-        raise ValueError(f"tag {tag!r} is not O nor a B-/I-/E-/S-/L-/U- prefix followed by a type")
+        raise ValueError(
+            f"tag {tag!r} is not O nor a B-/I-/M-/E-/S-/L-/U- prefix followed by a type"
+        )
     return prefix, label
 
 
 def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
     """Guess the scheme of tagged sentences from the prefixes used and where ``B-`` appears.
 
-    ``E-``/``S-`` mean BIOES, ``L-``/``U-`` BILOU. Otherwise a ``B-`` that does not
+    ``M-`` means BMES (or BMEO), ``E-``/``S-`` without ``M-`` BIOES, ``L-``/``U-`` BILOU. Otherwise a ``B-`` that does not
     directly follow an entity of its own type means IOB2; ``B-`` only after the same
     type, with entities opened by ``I-``, means IOB1; no ``B-`` at all means IO (which
     decodes exactly as IOB1 would). Tags must already be valid for :func:`split_tag`.
@@ -75,7 +79,9 @@ def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
             parsed = split_tag(tag)
             if parsed is not None:
                 prefix, label = parsed
-                if prefix in "ES":
+                if prefix == "M":
+                    families.add("bmes")
+                elif prefix in "ES":
                     families.add("bioes")
                 elif prefix in "LU":
                     families.add("bilou")
@@ -84,8 +90,10 @@ def detect_scheme(sentences: Iterable[Sequence[str]]) -> str:
                     if previous is None or previous[1] != label:
                         fresh_b += 1
             previous = parsed
+    if "bmes" in families:
+        families.discard("bioes")  # E-/S- belong to BMES too
     if len(families) > 1:
-        raise ValueError("the tags mix BIOES (E-/S-) and BILOU (L-/U-) prefixes")
+        raise ValueError("the tags mix BIOES/BMES (E-/S-/M-) and BILOU (L-/U-) prefixes")
     if families:
         return families.pop()
     if fresh_b:
@@ -99,8 +107,16 @@ def tags_to_spans(tags: Sequence[str], scheme: str) -> tuple[list[WordSpan], lis
     Ill-formed continuations (an ``I-``/``E-``/``L-`` that does not continue an open
     entity of its type) are repaired the usual way: they start an entity. An entity
     left open in BIOES/BILOU (``B-`` without ``E-``/``L-``) is closed where it stops.
-    Both count as repairs. A prefix outside ``scheme`` raises :class:`TagError`.
+    Both count as repairs. A prefix outside ``scheme`` raises :class:`TagError`. BMES is
+    decoded as BIOES with ``M-`` for ``I-`` (so in BMEO a lone ``B-`` is a one-word entity,
+    counted as a repair).
     """
+    if scheme == "bmes":
+        for i, tag in enumerate(tags):
+            if tag.startswith("I-"):
+                raise TagError(i, f"tag {tag!r} is outside the BMES scheme")
+        tags = [f"I-{tag[2:]}" if tag.startswith("M-") else tag for tag in tags]
+        scheme = "bioes"
     allowed = _PREFIXES[scheme]
     single, last = ("S", "E") if scheme == "bioes" else ("U", "L")
     closing_scheme = scheme in ("bioes", "bilou")
@@ -190,13 +206,14 @@ def spans_to_tags(spans: Iterable[WordSpan], length: int, scheme: str) -> list[s
         elif scheme == "iob2":
             tags[span.start : span.end] = [f"B-{span.label}"] + [f"I-{span.label}"] * (size - 1)
         else:
-            single, last = ("S", "E") if scheme == "bioes" else ("U", "L")
+            single, last = ("U", "L") if scheme == "bilou" else ("S", "E")
+            inside = "M" if scheme == "bmes" else "I"
             if size == 1:
                 tags[span.start] = f"{single}-{span.label}"
             else:
                 tags[span.start : span.end] = (
                     [f"B-{span.label}"]
-                    + [f"I-{span.label}"] * (size - 2)
+                    + [f"{inside}-{span.label}"] * (size - 2)
                     + [f"{last}-{span.label}"]
                 )
         previous_end, previous_label = span.end, span.label

@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
-from lukener.data.convert import ConllOptions, read_documents
+from lukener.data.convert import ConllOptions
 from lukener.data.documents import Document
+from lukener.data.sources import read_documents
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
 from lukener.files.output_paths import check_output_file
