@@ -160,7 +160,7 @@ def test_context_is_balanced_and_bounded(luke_tokenizer) -> None:
     document = make_document(sentences=9, words=3)
     sentences = encoder.tokenize(document.examples)
     chunks, stats = encoder.encode_document(document)
-    assert stats.truncated_sentences == 0
+    assert stats.windowed_sentences == 0
     assert stats.unencodable == []
     middle = next(c for c in chunks if c.example_id == "s4")
     own = sentences[4].ids
@@ -211,12 +211,60 @@ def test_odd_room_with_more_on_the_left_gives_the_extra_token_left(luke_tokenize
     assert (left, right) == (5, 4)
 
 
-def test_long_sentence_is_truncated_and_counted(luke_tokenizer) -> None:
-    settings = EncodingSettings(max_sequence_length=12)
-    document = make_document(sentences=1, words=20)
-    _, stats = SpanEncoder(luke_tokenizer, settings, {"X": 1}).encode_document(document)
-    assert stats.truncated_sentences == 1
-    assert len(stats.unencodable) == 1  # the entity on the last word was cut off
+def test_long_sentence_is_tagged_in_windows_scoring_every_span_once(luke_tokenizer) -> None:
+    document = make_document(sentences=1, words=40)
+    whole = SpanEncoder(luke_tokenizer, EncodingSettings(max_mention_length=8), {"X": 1})
+    expected, _ = whole.encode_document(document)
+    settings = EncodingSettings(max_sequence_length=24, max_mention_length=8)
+    encoder = SpanEncoder(luke_tokenizer, settings, {"X": 1})
+    chunks, stats = encoder.encode_document(document)
+    assert stats.windowed_sentences == 1
+    assert stats.unencodable == []  # the entity on the last word is there
+    scored = [span for chunk in chunks for span in chunk.char_spans]
+    assert len(scored) == len(set(scored))  # once each
+    assert sorted(scored) == sorted(span for chunk in expected for span in chunk.char_spans)
+    assert len({tuple(chunk.input_ids) for chunk in chunks}) > 2  # several windows
+    for chunk in chunks:
+        assert len(chunk.input_ids) <= 24
+        labels = dict(zip(chunk.char_spans, chunk.labels or [], strict=True))
+        for (start, end), first, last in zip(
+            chunk.char_spans, chunk.entity_start_positions, chunk.entity_end_positions, strict=True
+        ):
+            # Each span's token positions point at its own tokens inside this window.
+            tokens = luke_tokenizer.convert_ids_to_tokens(chunk.input_ids[first : last + 1])
+            text = document.examples[0].text[start:end]
+            assert "".join(tokens).replace("Ġ", " ").strip() == text.strip()
+            assert labels[(start, end)] in (0, 1)
+
+
+def test_without_document_context_each_sentence_is_alone(luke_tokenizer) -> None:
+    document = make_document(sentences=3, words=4)
+    alone = EncodingSettings(document_context=False)
+    chunks, _ = SpanEncoder(luke_tokenizer, alone, {"X": 1}).encode_document(document)
+    single = [
+        SpanEncoder(luke_tokenizer, EncodingSettings(), {"X": 1}).encode_document(
+            type(document)(example.id, [example])
+        )[0]
+        for example in document.examples
+    ]
+    assert [c.input_ids for c in chunks] == [c.input_ids for part in single for c in part]
+    contextual, _ = SpanEncoder(luke_tokenizer, EncodingSettings(), {"X": 1}).encode_document(
+        document
+    )
+    assert len(contextual[0].input_ids) > len(chunks[0].input_ids)
+
+
+def test_without_span_chunking_a_sentence_is_one_input(luke_tokenizer) -> None:
+    document = make_document(sentences=1, words=30)
+    chunked, _ = SpanEncoder(
+        luke_tokenizer, EncodingSettings(max_entity_length=8), {"X": 1}
+    ).encode_document(document)
+    whole, _ = SpanEncoder(
+        luke_tokenizer, EncodingSettings(max_entity_length=8, span_chunking=False), {"X": 1}
+    ).encode_document(document)
+    assert len(chunked) > 1
+    assert len(whole) == 1
+    assert whole[0].char_spans == [span for chunk in chunked for span in chunk.char_spans]
 
 
 def test_japanese_text_without_spaces(mluke_tokenizer, golden) -> None:
@@ -248,7 +296,7 @@ def test_padding_or_truncation_in_the_tokenizer_file_is_ignored(luke_tokenizer) 
     chunks, stats = SpanEncoder(padded, settings).encode_document(document)
     assert [c.input_ids for c in chunks] == [c.input_ids for c in plain]
     assert padded.pad_token_id not in chunks[0].input_ids
-    assert stats.truncated_sentences == 0
+    assert stats.windowed_sentences == 0
 
 
 def test_negative_sampling_keeps_every_gold_span(luke_tokenizer, golden) -> None:

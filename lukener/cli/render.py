@@ -97,13 +97,13 @@ def encoding_notes(stats: EncodingStats) -> list[str]:
     if stats.unencodable:
         notes.append(
             f"{len(stats.unencodable)} of {stats.gold_entities} gold entities cannot be encoded "
-            "(longer than --max-mention-length subwords, off token boundaries, truncated or "
+            "(longer than --max-mention-length subwords, off token boundaries or "
             "duplicated); they count as misses"
         )
-    if stats.truncated_sentences:
+    if stats.windowed_sentences:
         notes.append(
-            f"{stats.truncated_sentences} sentences are longer than the model's maximum length "
-            "and were truncated; spans past the cut were not scored as candidates"
+            f"{stats.windowed_sentences} sentences are longer than the model's maximum length: "
+            "each was tagged in overlapping windows (every span scored once)"
         )
     return notes
 
@@ -145,3 +145,22 @@ def quiet_transformers() -> None:
 
     hub_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def threshold_table(by_threshold: dict[float, Metrics]) -> Table:
+    """Micro P/R/F1 at each threshold, the best F1 marked."""
+    table = Table(title="by threshold (candidates below it dropped)")
+    for column in ("threshold", "precision", "recall", "F1", "predicted"):
+        table.add_column(column, justify="right")
+    best = max(by_threshold, key=lambda t: by_threshold[t].micro.f1)
+    for threshold, metrics in sorted(by_threshold.items()):
+        micro = metrics.micro
+        mark = " *" if threshold == best else ""
+        table.add_row(
+            f"{threshold:g}{mark}",
+            f"{100 * micro.precision:.2f}",
+            f"{100 * micro.recall:.2f}",
+            f"{100 * micro.f1:.2f}",
+            f"{metrics.predicted:,}",
+        )
+    return table

@@ -4,7 +4,13 @@ Each sentence is tokenized (``raw`` or ``words``), extended with document contex
 to the maximum length, balanced left and right, and every span of at most
 ``max_mention_length`` subwords inside the sentence whose ends fall on word boundaries
 becomes a candidate. Candidates are cut into chunks of ``max_entity_length``; a chunk is
-one model input. Entity inputs follow Hugging Face's LUKE convention (positions count
+one model input.
+
+A sentence longer than the maximum is encoded in overlapping windows of the maximum
+length, ``window_stride`` tokens apart (half the window, or less so that consecutive
+windows share ``max_mention_length - 1`` tokens and every candidate span lies whole in one
+of them); each span is scored once, in the window where it lies farthest from the
+window's edges. Entity inputs follow Hugging Face's LUKE convention (positions count
 the leading special token, ``entity_end_positions`` inclusive, ``entity_position_ids``
 padded with -1). Any fast tokenizer with offsets works.
 """
@@ -55,7 +61,7 @@ class EncodingStats:
     """What encoding could not represent; reported, and still counted by the metric."""
 
     sentences: int = 0
-    truncated_sentences: int = 0
+    windowed_sentences: int = 0
     candidate_spans: int = 0
     chunks: int = 0
     gold_entities: int = 0
@@ -63,7 +69,7 @@ class EncodingStats:
 
     def add(self, other: EncodingStats) -> None:
         self.sentences += other.sentences
-        self.truncated_sentences += other.truncated_sentences
+        self.windowed_sentences += other.windowed_sentences
         self.candidate_spans += other.candidate_spans
         self.chunks += other.chunks
         self.gold_entities += other.gold_entities
@@ -209,19 +215,55 @@ class SpanEncoder:
                     spans.append((i, j, starts[i], ends[j]))
         return spans
 
-    def _context(
+    def window_stride(self) -> int:
+        """Tokens between the starts of consecutive windows of a long sentence."""
+        return max(
+            1, min(self.max_tokens // 2, self.max_tokens - self.settings.max_mention_length + 1)
+        )
+
+    def _windows(
         self, flat_ids: list[int], starts: list[int], index: int
-    ) -> tuple[list[int], int, int]:
-        """Token ids of sentence ``index`` in its document context, with the sentence's
-        offset in them and how many of its tokens fit. ``flat_ids`` holds the document's
-        sentences one after another, sentence ``k`` from ``starts[k]`` to ``starts[k + 1]``."""
+    ) -> list[tuple[list[int], int, int, int]]:
+        """The inputs of sentence ``index`` as ``(token ids, shift, first, last)``: its
+        tokens ``first..last`` (inclusive) are in the ids, token ``i`` at ``i + shift``
+        once the leading special token is added. One window in document context for a
+        sentence that fits, overlapping windows of its own tokens for one that does not.
+        ``flat_ids`` holds the document's sentences one after another, sentence ``k`` from
+        ``starts[k]`` to ``starts[k + 1]``."""
         begin, end = starts[index], starts[index + 1]
         own = end - begin
-        if own >= self.max_tokens:
-            return flat_ids[begin : begin + self.max_tokens], 0, self.max_tokens
+        if own > self.max_tokens:
+            stride = self.window_stride()
+            firsts = [*list(range(0, own - self.max_tokens, stride)), own - self.max_tokens]
+            return [
+                (
+                    flat_ids[begin + f : begin + f + self.max_tokens],
+                    1 - f,
+                    f,
+                    f + self.max_tokens - 1,
+                )
+                for f in firsts
+            ]
+        if not self.settings.document_context:
+            return [(flat_ids[begin:end], 1, 0, own - 1)]
         room = self.max_tokens - own
         left, right = context_split(room, begin, len(flat_ids) - end)
-        return flat_ids[begin - left : end + right], left, own
+        return [(flat_ids[begin - left : end + right], left + 1, 0, own - 1)]
+
+    @staticmethod
+    def _window_of(
+        span: tuple[int, int, int, int], windows: list[tuple[list[int], int, int, int]]
+    ) -> int:
+        """The window that holds the span farthest from its edges."""
+        best, best_margin = -1, -1
+        for w, (_, _, first, last) in enumerate(windows):
+            if first <= span[0] and span[1] <= last:
+                margin = min(span[0] - first, last - span[1])
+                if margin > best_margin:
+                    best, best_margin = w, margin
+        if best < 0:  # the stride makes this impossible
+            raise AssertionError(f"span {span} lies in no window")
+        return best
 
     def encode_document(self, document: Document) -> tuple[list[SpanChunk], EncodingStats]:
         """All chunks of a document, with what could not be encoded."""
@@ -232,14 +274,13 @@ class SpanEncoder:
         for sentence in sentences:
             starts.append(starts[-1] + len(sentence))
         chunks: list[SpanChunk] = []
-        chunk_size = self.settings.max_entity_length
         for index, (example, tokens) in enumerate(zip(document.examples, sentences, strict=True)):
             stats.sentences += 1
             stats.gold_entities += len(example.entities)
-            context_ids, offset, kept = self._context(flat_ids, starts, index)
-            if kept < len(tokens):
-                stats.truncated_sentences += 1
-            spans = [s for s in self.candidate_spans(example, tokens) if s[1] < kept]
+            windows = self._windows(flat_ids, starts, index)
+            if len(windows) > 1:
+                stats.windowed_sentences += 1
+            spans = self.candidate_spans(example, tokens)
             stats.candidate_spans += len(spans)
             encodable = {(s[2], s[3]) for s in spans}
             gold: dict[tuple[int, int], int] = {}
@@ -249,33 +290,49 @@ class SpanEncoder:
                     stats.unencodable.append((example.id, entity))
                 elif self.label2id is not None:
                     gold[key] = self.label2id[entity.label]
-            input_ids = [self.first_token_id, *context_ids, self.last_token_id]
-            shift = offset + 1  # the leading special token
             if self.negative_rate < 1.0:
                 spans = [
                     s
                     for s in spans
                     if (s[2], s[3]) in gold or self.random.random() < self.negative_rate
                 ]
-            for begin in range(0, len(spans), chunk_size):
-                part = spans[begin : begin + chunk_size]
-                chunks.append(
-                    SpanChunk(
-                        example_id=example.id,
-                        input_ids=input_ids,
-                        entity_start_positions=[i + shift for i, _, _, _ in part],
-                        entity_end_positions=[j + shift for _, j, _, _ in part],
-                        entity_position_ids=[
-                            self._position_ids(i + shift, j + shift) for i, j, _, _ in part
-                        ],
-                        char_spans=[(s, e) for _, _, s, e in part],
-                        labels=None
-                        if self.label2id is None
-                        else [gold.get((s, e), 0) for _, _, s, e in part],
-                    )
-                )
+            by_window: list[list[tuple[int, int, int, int]]] = [[] for _ in windows]
+            for span in spans:
+                by_window[self._window_of(span, windows) if len(windows) > 1 else 0].append(span)
+            for (context_ids, shift, _, _), window_spans in zip(windows, by_window, strict=True):
+                chunks.extend(self._chunks(example.id, context_ids, shift, window_spans, gold))
         stats.chunks = len(chunks)
         return chunks, stats
+
+    def _chunks(
+        self,
+        example_id: str,
+        context_ids: list[int],
+        shift: int,
+        spans: list[tuple[int, int, int, int]],
+        gold: dict[tuple[int, int], int],
+    ) -> list[SpanChunk]:
+        input_ids = [self.first_token_id, *context_ids, self.last_token_id]
+        size = self.settings.max_entity_length if self.settings.span_chunking else len(spans)
+        chunks = []
+        for begin in range(0, len(spans), max(size, 1)):
+            part = spans[begin : begin + size]
+            chunks.append(
+                SpanChunk(
+                    example_id=example_id,
+                    input_ids=input_ids,
+                    entity_start_positions=[i + shift for i, _, _, _ in part],
+                    entity_end_positions=[j + shift for _, j, _, _ in part],
+                    entity_position_ids=[
+                        self._position_ids(i + shift, j + shift) for i, j, _, _ in part
+                    ],
+                    char_spans=[(s, e) for _, _, s, e in part],
+                    labels=None
+                    if self.label2id is None
+                    else [gold.get((s, e), 0) for _, _, s, e in part],
+                )
+            )
+        return chunks
 
     def _position_ids(self, first: int, last: int) -> list[int]:
         size = self.settings.max_mention_length

@@ -25,7 +25,12 @@ class EncodingSettings:
       boundary (``words`` always does).
     - ``max_mention_length``: longest candidate span, in subword tokens.
     - ``max_entity_length``: spans per model input (chunk).
-    - ``max_sequence_length``: word tokens per input, special tokens included.
+    - ``span_chunking``: cut a sentence's spans into chunks of ``max_entity_length``; off,
+      all its spans go into one input (naist-nlp/luke-ner's ``--no-entity-chunking``).
+    - ``max_sequence_length``: word tokens per input, special tokens included. A sentence
+      longer than that is encoded in overlapping windows (see ``lukener.spans.encoding``).
+    - ``document_context``: fill each input with the sentences around it; off, each
+      sentence is encoded alone.
     - ``entity_attention_mask``: ``standard``, or ``legacy`` to feed the mask the original
       LUKE training code computed (``entity_ids != 0``), which some checkpoints need.
     """
@@ -36,6 +41,8 @@ class EncodingSettings:
     max_entity_length: int = 64
     max_sequence_length: int = 512
     entity_attention_mask: str = "standard"
+    document_context: bool = True
+    span_chunking: bool = True
 
     def __post_init__(self) -> None:
         if self.tokenization not in TOKENIZATION_UNITS:
@@ -51,8 +58,11 @@ class EncodingSettings:
         for name in ("max_mention_length", "max_entity_length"):
             if getattr(self, name) < 1:
                 raise LukenerError(f"{name.replace('_', '-')} must be at least 1")
-        if self.max_sequence_length < 3:
-            raise LukenerError("max-sequence-length must be at least 3")
+        if self.max_sequence_length < self.max_mention_length + 2:
+            raise LukenerError(
+                "max-sequence-length must leave room for the longest span and the two "
+                f"special tokens (at least {self.max_mention_length + 2})"
+            )
 
     def with_overrides(self, **overrides: Any) -> EncodingSettings:
         """A copy with the given settings replaced; ``None`` values keep the current one."""
@@ -62,9 +72,13 @@ class EncodingSettings:
         return asdict(self)
 
     def describe(self) -> str:
+        per_input = (
+            f"{self.max_entity_length} per input" if self.span_chunking else "all in one input"
+        )
+        context = "in document context" if self.document_context else "sentences alone"
         return (
             f"{self.tokenization} tokenization, spans up to {self.max_mention_length} subwords, "
-            f"{self.max_entity_length} per input"
+            f"{per_input}, {context}"
         )
 
     @classmethod
@@ -104,6 +118,13 @@ class EncodingOverrides:
     ] = None
     max_mention_length: Annotated[
         int | None, Option("Longest span in subwords. Default: the checkpoint's (16).", min=1)
+    ] = None
+    document_context: Annotated[
+        bool | None,
+        Option(
+            "Encode sentences in their document's context, or alone. Default: the checkpoint's.",
+            flags=("--document-context/--no-document-context",),
+        ),
     ] = None
 
     def to_dict(self) -> dict[str, Any]:
