@@ -10,7 +10,7 @@ import lukener
 
 PACKAGE = Path(lukener.__file__).parent
 # Lowest first: a module may import its own layer and the layers before it.
-LAYERS = ("", "files", "data", "spans", "modeling", "tasks", "cli")
+LAYERS = ("", "files", "data", "spans", "modeling", "tasks", "api", "integrations", "cli")
 
 
 def module_name(path: Path) -> str:
@@ -38,6 +38,8 @@ def lukener_imports(path: Path) -> set[str]:
 
 
 def layer(module: str) -> int:
+    if module == "lukener":  # the package root re-exports the Python API
+        return LAYERS.index("api")
     parts = module.split(".")
     name = parts[1] if len(parts) > 1 and parts[1] in LAYERS else ""
     if parts[1:2] == ["__main__"]:

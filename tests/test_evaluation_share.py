@@ -14,14 +14,15 @@ def test_two_shares_gathered_score_exactly_as_one_process(trained_luke, wnut_sma
     span_model = load_span_model(str(trained_luke), device="cpu")
     whole = evaluate_documents(span_model, documents)
 
-    # Rank 1 runs first; its gather hands back placeholders for rank 0 and keeps its part.
+    # Rank 1 runs first; its gather hands back placeholders for rank 0 (no candidates) and
+    # keeps its part (each document's scored candidates).
     parts: dict[int, Any] = {}
     seen: dict[int, int] = {0: 0, 1: 0}
 
     def gather_as(rank: int):
         def gather(item: Any) -> list[Any]:
             parts[rank] = item
-            other = parts.get(1 - rank, (documents[1 - rank :: 2], item[1]))
+            other = parts.get(1 - rank, ([{}] * len(documents[1 - rank :: 2]), item[1]))
             return [item, other] if rank == 0 else [other, item]
 
         return gather

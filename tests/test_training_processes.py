@@ -39,13 +39,17 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_luke, wnut_small, tmp_
     checkpoints = output / "checkpoints"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if list(checkpoints.glob("checkpoint-*/trainer_state.json")):
+        # A checkpoint counts once it is marked complete (a kill before that leaves one
+        # that --resume rightly refuses).
+        if list(checkpoints.glob("checkpoint-*/.lukener-complete")):
             break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "training ended before it could be killed"
-    saved = sorted(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    saved = sorted(
+        int(p.parent.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*/.lukener-complete")
+    )
     assert saved, "no checkpoint was saved before the kill"
     assert not (output / "metrics.json").exists()
 

@@ -9,7 +9,14 @@ from lukener.spans.settings import EncodingOverrides
 from lukener.tasks.options import EvaluateOptions, RunOptions
 
 from .options import Fields, expand_options
-from .render import console, metrics_table, print_notes, reports_user_errors, with_progress
+from .render import (
+    console,
+    metrics_table,
+    print_notes,
+    reports_user_errors,
+    threshold_table,
+    with_progress,
+)
 
 HELP = """Score a checkpoint on gold data: exact-span precision, recall and F1 per type.
 
@@ -22,6 +29,10 @@ Examples:
 
   lukener evaluate --checkpoint studio-ousia/luke-large-finetuned-conll-2003 --data eng.testb
 
+  lukener evaluate --checkpoint runs/wnut --data dev.jsonl --thresholds 0.3,0.5,0.7
+
+  lukener evaluate --checkpoint runs/ner --data eng.testb --label-map MISC=-
+
   lukener evaluate --checkpoint studio-ousia/mluke-large-lite-finetuned-conll-2003 \\
       --data eng.testb --entity-attention-mask legacy --output metrics.json
 """
@@ -33,7 +44,7 @@ def evaluate_command(
     options: EvaluateOptions,
     overrides: EncodingOverrides,
     run: RunOptions,
-    conll: Annotated[ConllOptions, Fields("no_space")],
+    conll: Annotated[ConllOptions, Fields("no_space", "label_map")],
 ) -> None:
     from lukener.tasks.evaluation import evaluate_checkpoint
 
@@ -41,6 +52,8 @@ def evaluate_command(
         "evaluating", lambda advance: evaluate_checkpoint(options, overrides, run, conll, advance)
     )
     console.print(metrics_table(result.metrics, f"{options.checkpoint} on {options.data}"))
+    if result.by_threshold:
+        console.print(threshold_table(result.by_threshold))
     print_notes(result.stats, more=result.notes)
     if options.output is not None:
         console.print(f"metrics written to {options.output}")

@@ -8,16 +8,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lukener.data.convert import ConllOptions, read_documents
+from lukener.data.convert import ConllOptions
 from lukener.data.documents import Document
+from lukener.data.label_map import LabelMap
+from lukener.data.sources import read_documents
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
 from lukener.files.output_paths import check_output_file
 from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.spans.decoding import ScoredSpan
 from lukener.spans.encoding import EncodingStats
 from lukener.spans.metrics import Metrics, score_documents
 from lukener.spans.settings import EncodingOverrides, EncodingSettings
-from lukener.tasks.inference import Predictor
+from lukener.tasks.inference import Predictor, decoded_document
 from lukener.tasks.options import EvaluateOptions, RunOptions
 
 
@@ -40,6 +43,8 @@ class EvaluationResult:
     documents: int
     sentences: int
     notes: list[str] = field(default_factory=list)
+    # Scores at other thresholds (``--thresholds``), from the same prediction run.
+    by_threshold: dict[float, Metrics] = field(default_factory=dict)
 
 
 def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
@@ -61,24 +66,44 @@ def evaluate_documents(
     run: RunOptions = RunOptions(),
     progress: Callable[[int], None] | None = None,
     share: ProcessShare | None = None,
+    thresholds: Sequence[float] = (),
+    label_map: LabelMap | None = None,
 ) -> EvaluationResult:
     """Scores of ``span_model`` on ``documents``, optionally with other encoding settings
     (the model is reused as loaded).
 
     With ``share`` (several processes, as under torchrun), each process predicts its share
     of the documents, one gather brings every prediction to every process, and each scores
-    the whole set once: all get the same result.
+    the whole set once: all get the same result. ``thresholds`` also scores the same
+    predictions with candidates below each threshold dropped (``by_threshold``).
+    ``label_map`` is applied to the predictions (the gold was read with it).
     """
+    label_map = label_map or LabelMap()
     share = share or ProcessShare()
     model = span_model if settings is None else replace(span_model, settings=settings)
     predictor = Predictor(model, run)
-    mine = list(predictor.predict(documents[share.rank :: share.size], progress))
-    predicted: list[Document] = [Document("", [])] * len(documents)
+    mine = [
+        candidates
+        for _, candidates in predictor.predict_candidates(
+            documents[share.rank :: share.size], progress
+        )
+    ]
+    candidates: list[dict[str, list[ScoredSpan]]] = [{}] * len(documents)
     stats = EncodingStats()
     for rank, (part, part_stats) in enumerate(share.gather((mine, predictor.stats))):
-        predicted[rank :: share.size] = part
+        candidates[rank :: share.size] = part
         stats.add(part_stats)
-    metrics = score_documents(documents, predicted, len(stats.unencodable))
+
+    def scored_at(threshold: float) -> Metrics:
+        predicted = [
+            label_map.document(
+                decoded_document(document, found, model.id2label, run.nested, threshold)
+            )
+            for document, found in zip(documents, candidates, strict=True)
+        ]
+        return score_documents(documents, predicted, len(stats.unencodable))
+
+    metrics = scored_at(run.threshold)
     return EvaluationResult(
         checkpoint=span_model.source,
         settings=model.settings,
@@ -87,7 +112,24 @@ def evaluate_documents(
         documents=len(documents),
         sentences=sum(len(d.examples) for d in documents),
         notes=[*span_model.notes, *metrics_notes(metrics)],
+        by_threshold={threshold: scored_at(threshold) for threshold in thresholds},
     )
+
+
+def parse_thresholds(text: str | None) -> list[float]:
+    """``"0.3,0.5,0.7"`` -> ``[0.3, 0.5, 0.7]``, each in [0, 1]."""
+    values = []
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise LukenerError(f"--thresholds: {item.strip()!r} is not a number") from None
+        if not 0.0 <= value <= 1.0:
+            raise LukenerError(f"--thresholds: {value} is outside [0, 1]")
+        values.append(value)
+    return values
 
 
 def metrics_notes(metrics: Metrics) -> list[str]:
@@ -110,13 +152,22 @@ def evaluate_checkpoint(
     """``lukener evaluate``: load a checkpoint, read JSONL or CoNLL gold, score, and write
     the metrics to ``options.output`` when given."""
     check_output_file(options.output, [options.data], "--output")
+    thresholds = parse_thresholds(options.thresholds)
+    label_map = LabelMap.parse(conll.label_map)
     documents = read_documents(options.data, conll)
     span_model = load_span_model(
         options.checkpoint, overrides=overrides.to_dict(), device=run.device
     )
-    check_labels(documents, span_model.labels, options.data)
-    result = evaluate_documents(span_model, documents, None, run, progress)
+    check_labels(documents, label_map.labels(span_model.labels), options.data)
+    result = evaluate_documents(
+        span_model, documents, None, run, progress, thresholds=thresholds, label_map=label_map
+    )
     if options.output is not None:
+        data = result.metrics.to_json()
+        if result.by_threshold:
+            data["by_threshold"] = {
+                str(t): m.to_json() for t, m in sorted(result.by_threshold.items())
+            }
         with atomic_text_writer(options.output) as stream:
-            stream.write(json.dumps(result.metrics.to_json(), indent=2) + "\n")
+            stream.write(json.dumps(data, indent=2) + "\n")
     return result

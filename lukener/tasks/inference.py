@@ -84,6 +84,7 @@ class Predictor:
         self.max_batch_tokens = run.max_batch_tokens or default_tokens
         self.max_padding = default_padding if run.max_padding is None else run.max_padding
         self.nested = run.nested
+        self.threshold = run.threshold
         self.stats = EncodingStats()
 
     def predict(
@@ -93,6 +94,16 @@ class Predictor:
 
         ``progress`` is called with the number of sentences of each finished document.
         """
+        for document, candidates in self.predict_candidates(documents, progress):
+            yield decoded_document(
+                document, candidates, self.span_model.id2label, self.nested, self.threshold
+            )
+
+    def predict_candidates(
+        self, documents: Iterable[Document], progress: Callable[[int], None] | None = None
+    ) -> Iterator[tuple[Document, dict[str, list[ScoredSpan]]]]:
+        """Each input document with its scored entity candidates (spans whose best label is
+        an entity) by example id, before decoding; in input order."""
         pending: deque[_Pending] = deque()
         queue: list[tuple[_Pending, int]] = []
         for document in documents:
@@ -118,7 +129,7 @@ class Predictor:
 
     def _finished(
         self, pending: deque[_Pending], progress: Callable[[int], None] | None
-    ) -> Iterator[Document]:
+    ) -> Iterator[tuple[Document, dict[str, list[ScoredSpan]]]]:
         while pending and pending[0].done():
             item = pending.popleft()
             if progress is not None:
@@ -138,11 +149,12 @@ class Predictor:
         for (item, i), scored in zip(batch, score_chunks(chunks, logits), strict=True):
             item.scored[i] = scored
 
-    def _assemble(self, item: _Pending) -> Document:
-        scored = [s or [] for s in item.scored]
-        return assemble_document(
-            item.document, item.chunks, scored, self.span_model.id2label, self.nested
-        )
+    def _assemble(self, item: _Pending) -> tuple[Document, dict[str, list[ScoredSpan]]]:
+        by_example: dict[str, list[ScoredSpan]] = {}
+        for chunk, spans in zip(item.chunks, item.scored, strict=True):
+            entities = [span for span in spans or [] if span.label_id != 0]
+            by_example.setdefault(chunk.example_id, []).extend(entities)
+        return item.document, by_example
 
 
 class _PlainSpanClassifier:
@@ -175,20 +187,19 @@ def score_chunks(chunks: list[SpanChunk], logits: torch.Tensor) -> list[list[Sco
     ]
 
 
-def assemble_document(
+def decoded_document(
     document: Document,
-    chunks: list[SpanChunk],
-    scored: list[list[ScoredSpan]],
+    candidates: dict[str, list[ScoredSpan]],
     id2label: dict[int, str],
     nested: bool = False,
+    threshold: float = 0.0,
 ) -> Document:
-    """The document with its entities replaced by the decoded predictions."""
-    by_example: dict[str, list[ScoredSpan]] = {}
-    for chunk, spans in zip(chunks, scored, strict=True):
-        by_example.setdefault(chunk.example_id, []).extend(spans)
+    """The document with its entities replaced by the decoded predictions. Candidates
+    scored below ``threshold`` are dropped before decoding, so they block no other span."""
     examples = []
     for example in document.examples:
-        decoded = decode_spans(by_example.get(example.id, []), nested=nested)
+        kept = [c for c in candidates.get(example.id, []) if c.probability >= threshold]
+        decoded = decode_spans(kept, nested=nested)
         entities = [
             Entity(s.start, s.end, id2label[s.label_id], round(s.probability, 6)) for s in decoded
         ]

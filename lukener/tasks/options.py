@@ -41,6 +41,14 @@ class RunOptions:
         bool, Option("torch.compile the model first.", flags=("--compile",))
     ] = False
     nested: Annotated[bool, Option("Keep overlapping entity spans (no greedy decoding).")] = False
+    threshold: Annotated[
+        float,
+        Option(
+            "Drop entity candidates scored (probability) below this, before decoding.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.0
     device: Annotated[
         str | None, Option("torch device, e.g. cpu or cuda:0. Default: cuda if present.")
     ] = None
@@ -55,6 +63,13 @@ class EvaluateOptions:
     output: Annotated[Path | None, Option("Write micro, macro, per_type and counts as JSON.")] = (
         None
     )
+    thresholds: Annotated[
+        str | None,
+        Option(
+            "Also score at each of these thresholds (0.3,0.5,0.7), from one prediction run, "
+            "to pick --threshold on validation data.",
+        ),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +115,9 @@ class CompareOptions:
 class TrainOptions:
     """``lukener train`` settings; the defaults are naist-nlp/luke-ner's."""
 
-    train: Annotated[Path, Option("Training documents: JSONL or CoNLL.")]
+    train: Annotated[
+        Path, Option("Training documents: JSONL, CoNLL, span JSON or a dataset (DIR[:SPLIT]).")
+    ]
     model: Annotated[
         str, Option("Pretrained LUKE/mLUKE or BERT-family encoder: directory or hub id.")
     ]
@@ -162,6 +179,40 @@ class TrainOptions:
         float,
         Option("Share of non-entity spans to train on (1: all; lower is faster).", min=0, max=1),
     ] = 1.0
+    document_context: Annotated[
+        bool,
+        Option(
+            "Encode each sentence in its document's context (saved with the checkpoint).",
+            flags=("--document-context/--no-document-context",),
+        ),
+    ] = True
+    span_chunking: Annotated[
+        bool,
+        Option(
+            "Cut a sentence's spans into inputs of --max-entity-length; off: one input each.",
+            flags=("--span-chunking/--no-span-chunking",),
+        ),
+    ] = True
+    label_map: Annotated[
+        str | None,
+        Option("Rename, merge or drop labels: PER=person,ORG=organization,MISC=- (- drops)."),
+    ] = None
+    trainer_arg: Annotated[
+        list[str] | None,
+        Option(
+            "A Hugging Face TrainingArguments setting, KEY=VALUE (repeatable): "
+            "max_grad_norm=1.0, lr_scheduler_type=cosine, report_to=tensorboard, "
+            "activation_checkpointing=true, deepspeed=ds.json, label_smoothing_factor=0.1, ...",
+            metavar="KEY=VALUE",
+        ),
+    ] = None
+    language: Annotated[
+        str | None, Option("Language code(s) for the model card, comma-separated (en, ja).")
+    ] = None
+    license: Annotated[str, Option("License named in the model card.")] = "other"
+    push_to_hub: Annotated[
+        str | None, Option("Upload the checkpoint to this hub repository (user/name).")
+    ] = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from typing import BinaryIO, TextIO
 
 from lukener.data.conll import write_conll_document
 from lukener.data.convert import ConllOptions, iter_conll_as_documents, tagged_words
-from lukener.data.documents import Document, iter_jsonl, write_jsonl_document
+from lukener.data.documents import Document, write_jsonl_document
+from lukener.data.hf_datasets import is_dataset_source
+from lukener.data.sources import iter_gold_documents
 from lukener.data.text_input import text_documents
 from lukener.errors import LukenerError, decode_line
 from lukener.files.atomic_write import output_stream
@@ -42,7 +44,7 @@ class PredictionSummary:
 def sniff_format(path: Path) -> str:
     """``jsonl``, ``conll`` or ``text``, from the suffix or else the first lines."""
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if suffix in (".jsonl", ".json"):
         return "jsonl"
     if suffix in _CONLL_SUFFIXES:
         return "conll"
@@ -68,12 +70,14 @@ def input_documents(
             raise LukenerError("standard input is read as raw text; use a file for JSONL/CoNLL")
         lines = _decoded_lines(sys.stdin.buffer, "standard input")
         return text_documents(lines, "stdin", language), "text", stack
+    if is_dataset_source(source):
+        return iter_gold_documents(source, conll_options), "dataset", stack
     path = Path(source)
     if not path.is_file():
         raise LukenerError("no such input file", path)
     chosen = sniff_format(path) if input_format == "auto" else input_format
-    if chosen == "jsonl":
-        return (document for _, document in iter_jsonl(path)), chosen, stack
+    if chosen == "jsonl":  # document JSONL, or span JSON (CLUENER, spaCy, Label Studio)
+        return iter_gold_documents(path, conll_options), chosen, stack
     if chosen == "conll":
         return iter_conll_as_documents(path, conll_options), chosen, stack
     stream = stack.enter_context(path.open("rb"))

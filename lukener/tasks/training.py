@@ -20,15 +20,19 @@ from lukener.data.documents import Document
 from lukener.errors import LukenerError
 from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.checkpoints import first_line
+from lukener.modeling.legacy_tokenizer_files import write_legacy_tokenizer_files
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
 from lukener.spans.metrics import Metrics
 from lukener.spans.settings import save_settings
 from lukener.tasks.evaluation import EvaluationResult, ProcessShare, evaluate_documents
 from lukener.tasks.inference import collator_for
+from lukener.tasks.model_card import model_card, push_to_hub
 from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
 
 CHECKPOINTS_DIR = "checkpoints"
+CARD_FILE = "README.md"
 METRICS_FILE = "metrics.json"
 LOG_FILE = "training_log.jsonl"
 T = TypeVar("T")
@@ -279,11 +283,17 @@ def train(options: TrainOptions) -> TrainResult:
 
 
 def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
-    from transformers import EarlyStoppingCallback, TrainerCallback, TrainingArguments, set_seed
+    from transformers import EarlyStoppingCallback, TrainerCallback, set_seed
 
-    from lukener.data.convert import ConllOptions, read_documents
+    from lukener.data.convert import ConllOptions
+    from lukener.data.sources import read_documents
 
-    conll = ConllOptions(no_space=options.no_space)
+    conll = ConllOptions(no_space=options.no_space, label_map=options.label_map)
+    extra_arguments = parse_trainer_args(options.trainer_arg)
+    if "optim" in extra_arguments and options.head_learning_rate is not None:
+        raise LukenerError(
+            "--head-learning-rate needs lukener's AdamW; drop it or --trainer-arg optim"
+        )
     train_documents = read_documents(options.train, conll)
     labels = sorted({e.label for d in train_documents for x in d.examples for e in x.entities})
     if not labels:
@@ -311,6 +321,8 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
             "max_mention_length": options.max_mention_length,
             "max_sequence_length": options.max_sequence_length,
             "entity_attention_mask": "standard",
+            "document_context": options.document_context,
+            "span_chunking": options.span_chunking,
         },
         device="cpu",  # the Trainer places the model
     )
@@ -322,38 +334,39 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     train_chunks = [chunk for _, chunks in train_encoded for chunk in chunks]
 
     has_validation = bool(validation_documents)
-    arguments = TrainingArguments(
-        output_dir=str(options.output_dir / CHECKPOINTS_DIR),
-        num_train_epochs=options.epochs,
-        max_steps=options.max_steps,
-        per_device_train_batch_size=options.batch_size,
-        per_device_eval_batch_size=options.eval_batch_size,
-        gradient_accumulation_steps=options.gradient_accumulation_steps,
-        learning_rate=options.learning_rate,
-        weight_decay=options.weight_decay,
-        warmup_steps=options.warmup_ratio,
-        lr_scheduler_type="linear",
-        adam_beta1=0.9,
-        adam_beta2=0.98,
-        adam_epsilon=1e-6,
-        max_grad_norm=0.0,
-        seed=options.seed,
-        bf16=options.bf16,
-        fp16=options.fp16,
-        eval_strategy="epoch" if has_validation else "no",
-        save_strategy="epoch",
-        save_total_limit=2,
-        load_best_model_at_end=has_validation,
-        metric_for_best_model="f1" if has_validation else None,
-        greater_is_better=True if has_validation else None,
-        logging_steps=options.logging_steps,
-        report_to="none",
-        remove_unused_columns=False,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        ddp_backend=distributed_backend(),
-        train_sampling_strategy="group_by_length" if options.group_by_length else "random",
-    )
+    settings = {
+        "output_dir": str(options.output_dir / CHECKPOINTS_DIR),
+        "num_train_epochs": options.epochs,
+        "max_steps": options.max_steps,
+        "per_device_train_batch_size": options.batch_size,
+        "per_device_eval_batch_size": options.eval_batch_size,
+        "gradient_accumulation_steps": options.gradient_accumulation_steps,
+        "learning_rate": options.learning_rate,
+        "weight_decay": options.weight_decay,
+        "warmup_steps": options.warmup_ratio,
+        "lr_scheduler_type": "linear",
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.98,
+        "adam_epsilon": 1e-6,
+        "max_grad_norm": 0.0,
+        "seed": options.seed,
+        "bf16": options.bf16,
+        "fp16": options.fp16,
+        "eval_strategy": "epoch" if has_validation else "no",
+        "save_strategy": "epoch",
+        "save_total_limit": 2,
+        "load_best_model_at_end": has_validation,
+        "metric_for_best_model": "f1" if has_validation else None,
+        "greater_is_better": True if has_validation else None,
+        "logging_steps": options.logging_steps,
+        "report_to": "none",
+        "remove_unused_columns": False,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+        "ddp_backend": distributed_backend(),
+        "train_sampling_strategy": "group_by_length" if options.group_by_length else "random",
+    }
+    arguments = training_arguments(settings, extra_arguments)
     callbacks: list[TrainerCallback] = []
     if options.early_stopping_patience and has_validation:
         callbacks.append(
@@ -368,7 +381,10 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         train_dataset=ListDataset([{"input_ids": c.input_ids, "chunk": c} for c in train_chunks]),
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
-        optimizers=(build_optimizer(span_model.model, options), None),
+        optimizers=(
+            None if "optim" in extra_arguments else build_optimizer(span_model.model, options),
+            None,
+        ),
     )
     output = trainer.train(resume_from_checkpoint=None if resume_from is None else str(resume_from))
 
@@ -379,9 +395,11 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         metrics, validation_stats = final.metrics, final.stats
     if trainer.is_world_process_zero():
         try:
-            save_checkpoint(trainer, span_model, options, metrics)
+            save_checkpoint(trainer, span_model, options, metrics, labels, extra_arguments)
         except Exception as error:  # noqa: BLE001 (torch, safetensors and OS errors alike)
             raise save_failure(options.output_dir, error) from None
+        if options.push_to_hub:
+            push_to_hub(options.output_dir, options.push_to_hub)
         if not options.keep_checkpoints:
             # Intermediate checkpoints (optimizer states included) only serve --resume.
             shutil.rmtree(options.output_dir / CHECKPOINTS_DIR, ignore_errors=True)
@@ -401,12 +419,18 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
 
 
 def save_checkpoint(
-    trainer: Any, span_model: SpanModel, options: TrainOptions, metrics: Metrics | None
+    trainer: Any,
+    span_model: SpanModel,
+    options: TrainOptions,
+    metrics: Metrics | None,
+    labels: Sequence[str] = (),
+    extra_arguments: dict[str, Any] | None = None,
 ) -> None:
-    """The output directory: a Hugging Face checkpoint plus lukener's files."""
+    """The output directory: a Hugging Face checkpoint, lukener's files and a model card."""
     directory = options.output_dir
     trainer.save_model(str(directory))
     span_model.tokenizer.save_pretrained(str(directory))
+    write_legacy_tokenizer_files(directory, span_model.tokenizer)
     save_settings(
         directory,
         span_model.settings,
@@ -420,3 +444,40 @@ def save_checkpoint(
     with (directory / LOG_FILE).open("w", encoding="utf-8") as log:
         for entry in trainer.state.log_history:
             log.write(json.dumps(entry) + "\n")
+    (directory / CARD_FILE).write_text(
+        card_for(options, span_model, metrics, labels, extra_arguments or {}), encoding="utf-8"
+    )
+
+
+def card_for(
+    options: TrainOptions,
+    span_model: SpanModel,
+    metrics: Metrics | None,
+    labels: Sequence[str],
+    extra_arguments: dict[str, Any],
+) -> str:
+    """The checkpoint's model card, from what this run used and measured."""
+    hyperparameters: dict[str, Any] = {
+        "epochs": options.epochs,
+        "batch size": options.batch_size,
+        "learning rate": options.learning_rate,
+        "classifier learning rate": options.head_learning_rate or options.learning_rate,
+        "weight decay": options.weight_decay,
+        "warmup ratio": options.warmup_ratio,
+        "negative span rate": options.negative_rate,
+        "seed": options.seed,
+        **{f"TrainingArguments.{k}": v for k, v in extra_arguments.items()},
+    }
+    datasets = [Path(str(p)).name for p in (options.train, options.validation) if p is not None]
+    return model_card(
+        repo_hint=options.push_to_hub or options.output_dir.name,
+        base_model=options.model,
+        labels=labels,
+        languages=[x.strip() for x in (options.language or "").split(",") if x.strip()],
+        license_name=options.license,
+        datasets=datasets,
+        metrics=metrics,
+        metrics_split="validation",
+        hyperparameters=hyperparameters,
+        encoding=span_model.settings.to_json(),
+    )

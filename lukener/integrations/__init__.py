@@ -1,0 +1,1 @@
+"""lukener inside other libraries' pipelines (optional extras)."""

@@ -1,0 +1,91 @@
+"""``--trainer-arg KEY=VALUE``: any Hugging Face ``TrainingArguments`` setting, checked.
+
+Values are read as JSON where they parse (``true``, ``1.0``, ``["tensorboard"]``) and as
+strings otherwise (``cosine``, ``ds_config.json``). Settings lukener has a flag for are
+refused with the flag's name, and those it must control itself are refused outright, so a
+run never silently ignores what it was told.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from lukener.errors import LukenerError
+
+# TrainingArguments fields with a lukener flag of their own.
+FLAGGED = {
+    "num_train_epochs": "--epochs",
+    "max_steps": "--max-steps",
+    "per_device_train_batch_size": "--batch-size",
+    "per_device_eval_batch_size": "--eval-batch-size",
+    "gradient_accumulation_steps": "--gradient-accumulation-steps",
+    "learning_rate": "--learning-rate",
+    "weight_decay": "--weight-decay",
+    "warmup_steps": "--warmup-ratio",
+    "warmup_ratio": "--warmup-ratio",
+    "seed": "--seed",
+    "bf16": "--bf16",
+    "fp16": "--fp16",
+    "logging_steps": "--logging-steps",
+    "output_dir": "--output-dir",
+    "resume_from_checkpoint": "--resume",
+}
+# Settings the span training depends on.
+CONTROLLED = frozenset(
+    {
+        "remove_unused_columns",
+        "load_best_model_at_end",
+        "metric_for_best_model",
+        "greater_is_better",
+        "eval_strategy",
+        "save_strategy",
+        "label_names",
+    }
+)
+
+
+def parse_trainer_args(items: Sequence[str] | None) -> dict[str, Any]:
+    """``["max_grad_norm=1.0", ...]`` -> ``{"max_grad_norm": 1.0, ...}``, checked against
+    the installed ``TrainingArguments``."""
+    if not items:
+        return {}
+    from transformers import TrainingArguments
+
+    known = {f.name for f in dataclasses.fields(TrainingArguments) if f.init}
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise LukenerError(f"--trainer-arg: {item!r} is not KEY=VALUE")
+        if key in FLAGGED:
+            raise LukenerError(f"--trainer-arg: {key} has its own flag, {FLAGGED[key]}")
+        if key in CONTROLLED:
+            raise LukenerError(f"--trainer-arg: {key} is set by lukener's span training")
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise LukenerError(f"--trainer-arg: TrainingArguments has no setting {key!r}{hint}")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        parsed[key] = value
+    return parsed
+
+
+def training_arguments(settings: dict[str, Any], extra: dict[str, Any]) -> Any:
+    """``TrainingArguments`` from lukener's settings with the user's ``extra`` on top; an
+    invalid combination is one clear error."""
+    from transformers import TrainingArguments
+
+    try:
+        return TrainingArguments(**{**settings, **extra})
+    except (ValueError, TypeError, ImportError) as error:
+        given = ", ".join(f"{k}={v!r}" for k, v in extra.items())
+        where = f" (with --trainer-arg {given})" if extra else ""
+        raise LukenerError(f"invalid training arguments{where}: {error}") from None

@@ -1,0 +1,117 @@
+"""The Trainer's own switches (--trainer-arg), the encoding switches, the model card and
+the hub upload (checked without the network)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lukener.errors import LukenerError
+from lukener.tasks.model_card import push_to_hub, upload_plan
+from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
+
+
+def test_trainer_args_are_parsed_and_reach_training_arguments(tmp_path: Path) -> None:
+    extra = parse_trainer_args(
+        ["max_grad_norm=1.0", "lr_scheduler_type=cosine", "label_smoothing_factor=0.1",
+         "activation_checkpointing=true", "report_to=[\"none\"]"]
+    )  # fmt: skip
+    assert extra == {
+        "max_grad_norm": 1.0, "lr_scheduler_type": "cosine", "label_smoothing_factor": 0.1,
+        "activation_checkpointing": True, "report_to": ["none"],
+    }  # fmt: skip
+    arguments = training_arguments({"output_dir": str(tmp_path), "max_grad_norm": 0.0}, extra)
+    assert arguments.max_grad_norm == 1.0
+    assert str(arguments.lr_scheduler_type.value) == "cosine"
+    assert arguments.activation_checkpointing is True
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("max_grad_nrom=1", "no setting 'max_grad_nrom' (did you mean max_grad_norm"),
+        ("learning_rate=1e-3", "has its own flag, --learning-rate"),
+        ("remove_unused_columns=true", "set by lukener's span training"),
+        ("no-equals", "is not KEY=VALUE"),
+    ],
+)
+def test_bad_trainer_args_are_one_clear_error(item: str, message: str) -> None:
+    with pytest.raises(LukenerError, match=re.escape(message)):
+        parse_trainer_args([item])
+
+
+def test_invalid_values_name_the_argument(tmp_path: Path) -> None:
+    extra = parse_trainer_args(["lr_scheduler_type=sideways"])
+    with pytest.raises(LukenerError, match="lr_scheduler_type='sideways'"):
+        training_arguments({"output_dir": str(tmp_path)}, extra)
+
+
+def test_train_writes_a_model_card_and_takes_the_switches(
+    invoke, tiny_luke, wnut_small, tmp_path
+) -> None:
+    output = tmp_path / "run"
+    result = invoke(
+        "train", "--train", wnut_small, "--validation", wnut_small, "--model", tiny_luke,
+        "--output-dir", output, "--epochs", "1", "--batch-size", "8",
+        "--trainer-arg", "max_grad_norm=1.0", "--trainer-arg", "lr_scheduler_type=cosine",
+        "--no-document-context", "--no-span-chunking", "--language", "en",
+        "--label-map", "company=organization",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    encoding = json.loads((output / "lukener.json").read_text())["encoding"]
+    assert encoding["document_context"] is False
+    assert encoding["span_chunking"] is False
+    config = json.loads((output / "config.json").read_text())
+    assert "organization" in config["label2id"]
+    assert "company" not in config["label2id"]
+    card = (output / "README.md").read_text()
+    header, body = card.split("---\n")[1], card.split("---\n", 2)[2]
+    assert 'language:\n- "en"' in header
+    assert "license: other" in header
+    assert 'datasets:\n- "small.jsonl"' in header
+    assert "- {type: f1, value:" in header
+    assert "`organization`" in body
+    assert "| TrainingArguments.max_grad_norm | `1.0` |" in body
+    assert "| TrainingArguments.lr_scheduler_type | `cosine` |" in body
+    assert "LukeForEntitySpanClassification.from_pretrained" in body
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert f"{100 * metrics['micro']['f1']:.2f} |" in body
+    # The upload would send the model, tokenizer, settings and card, not lukener's
+    # bookkeeping.
+    plan = upload_plan(output)
+    assert {"README.md", "config.json", "lukener.json", "model.safetensors"} <= set(plan)
+    assert not any(name.startswith(".lukener") for name in plan)
+
+
+def test_push_to_hub_uploads_the_plan(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "README.md").write_text("card")
+    (tmp_path / ".lukener-output").write_text("")
+
+    class FakeApi:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, dict[str, Any]]] = []
+
+        def create_repo(self, **kwargs: Any) -> None:
+            self.calls.append(("create_repo", kwargs))
+
+        def upload_folder(self, **kwargs: Any) -> None:
+            self.calls.append(("upload_folder", kwargs))
+
+    api = FakeApi()
+    files = push_to_hub(tmp_path, "me/ner", api=api)
+    assert files == ["README.md", "config.json"]
+    assert api.calls[0] == ("create_repo", {"repo_id": "me/ner", "exist_ok": True})
+    assert api.calls[1][1]["allow_patterns"] == files
+    assert api.calls[1][1]["repo_id"] == "me/ner"
+
+
+def test_predict_overrides_document_context(invoke, trained_luke, wnut_small, tmp_path) -> None:
+    result = invoke("predict", wnut_small, "--checkpoint", trained_luke, "--no-document-context")
+    assert result.exit_code == 0, result.output
+    assert invoke("predict", wnut_small, "--checkpoint", trained_luke,
+                  "--document-context").exit_code == 0  # fmt: skip
