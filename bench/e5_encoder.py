@@ -84,7 +84,7 @@ def read_model(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     offset += 4 + 16  # n_pieces, bos/eos/pad/unk
     (blob,) = struct.unpack_from("<Q", data, offset)
     offset += 8 + (n_pieces + 1) * 4 + n_pieces * 4 + blob
-    n_norm, norm_bytes = struct.unpack_from("<iI", data, offset)
+    _entries, norm_bytes = struct.unpack_from("<iI", data, offset)
     offset += 8 + norm_bytes
     (entries,) = struct.unpack_from("<i", data, offset)
     offset += 4
@@ -114,7 +114,6 @@ def read_model(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         offset += 2
         name = data[offset : offset + length].decode()
         offset += length
-        dtype = data[offset]
         count, start, size = struct.unpack_from("<IQQ", data, offset + 1)
         offset += 1 + 4 + 16
         raw = data[start : start + size]
@@ -123,7 +122,6 @@ def read_model(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         else:
             array = np.frombuffer(raw, dtype="<f4")[:count].copy()
             tensors[name] = array.reshape(shapes[name]) if name in shapes else array
-        del dtype
     return config, tensors
 
 
