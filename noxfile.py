@@ -44,13 +44,15 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(name="bench-accuracy")
 def bench_accuracy(session: nox.Session) -> None:
-    """Span model vs BIO token classification on WNUT-16 and Japanese (long: minutes)."""
+    """Span model vs BIO token classification on CoNLL-2003, WNUT-16 and Japanese (hours)."""
     install_project(session, "test")
     session.run("python", "-m", "bench.accuracy", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Throughput: lukener's predict and forward against the plain path (minutes)."""
+    """Speed across three model shapes (predict, int8, busy CPU, training), then the
+    LUKE-base throughput details (minutes)."""
     install_project(session, "test")
-    session.run("python", "-m", "bench.throughput", *session.posargs)
+    session.run("python", "-m", "bench.shapes", *session.posargs)
+    session.run("python", "-m", "bench.throughput")

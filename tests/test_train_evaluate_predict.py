@@ -318,23 +318,26 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
 
     from lukener.modeling.loading import SpanModel, load_span_model
     from lukener.tasks.inference import (
-        CPU_BATCH_TOKENS,
         CPU_MAX_PADDING,
         GPU_BATCH_TOKENS,
         Predictor,
+        cpu_batch_tokens,
     )
     from lukener.tasks.options import RunOptions
 
     span_model = load_span_model(str(trained_luke), device="cpu")
     on_cpu = Predictor(span_model)
-    assert (on_cpu.max_padding, on_cpu.max_batch_tokens) == (CPU_MAX_PADDING, CPU_BATCH_TOKENS)
+    # The tiny model (2 x 32) does little work per token: the largest CPU budget.
+    expected = cpu_batch_tokens(span_model.model.config)
+    assert expected == 16384
+    assert (on_cpu.max_padding, on_cpu.max_batch_tokens) == (CPU_MAX_PADDING, expected)
     chosen = Predictor(span_model, RunOptions(max_padding=0.5, max_batch_tokens=99))
     assert (chosen.max_padding, chosen.max_batch_tokens) == (0.5, 99)
     # On an accelerator only the (larger) token budget and batch size cut batches.
     monkeypatch.setattr(SpanModel, "device", property(lambda self: torch.device("cuda", 0)))
     on_gpu = Predictor(span_model)
     assert math.isinf(on_gpu.max_padding)
-    assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS > CPU_BATCH_TOKENS
+    assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS
 
 
 def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small) -> None:

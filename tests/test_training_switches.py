@@ -115,3 +115,44 @@ def test_predict_overrides_document_context(invoke, trained_luke, wnut_small, tm
     assert result.exit_code == 0, result.output
     assert invoke("predict", wnut_small, "--checkpoint", trained_luke,
                   "--document-context").exit_code == 0  # fmt: skip
+
+
+def test_packed_training_matches_the_padded_forward(
+    invoke, tiny_luke, wnut_small, tmp_path, monkeypatch
+):
+    """`lukener train` runs the packed forward; with dropout off, its losses step by step
+    are transformers' padded forward's."""
+    import shutil
+
+    from lukener.modeling import packed_inference
+
+    model = tmp_path / "no-dropout"
+    shutil.copytree(tiny_luke, model)
+    config = json.loads((model / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (model / "config.json").write_text(json.dumps(config))
+    calls = {"n": 0}
+    original = packed_inference.PackedSpanClassifier.__call__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["n"] += int(self.model.training)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(packed_inference.PackedSpanClassifier, "__call__", counted)
+    losses = {}
+    for name, extra in (("packed", []), ("padded", ["--padded-forward"])):
+        output = tmp_path / name
+        result = invoke(
+            "train", "--train", wnut_small, "--model", model, "--output-dir", output,
+            "--max-steps", "4", "--batch-size", "8", "--learning-rate", "1e-3",
+            "--logging-steps", "1", "--warmup-ratio", "0", *extra,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        log = [json.loads(x) for x in (output / "training_log.jsonl").read_text().splitlines()]
+        losses[name] = [entry["loss"] for entry in log if "loss" in entry]
+        if name == "packed":
+            assert calls["n"] == 4  # every training step went through the packed forward
+            calls["n"] = 0
+    assert calls["n"] == 0
+    assert len(losses["packed"]) == 4
+    assert losses["packed"] == pytest.approx(losses["padded"], abs=1e-4)

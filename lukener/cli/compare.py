@@ -39,7 +39,14 @@ def compare_command(
     run: Annotated[
         RunOptions,
         Fields(
-            "batch_size", "max_batch_tokens", "max_padding", "precision", "compile_model", "device"
+            "batch_size",
+            "max_batch_tokens",
+            "max_padding",
+            "precision",
+            "compile_model",
+            "device",
+            "threads",
+            "quantize",
         ),
     ],
     conll: Annotated[ConllOptions, Fields("no_space")],

@@ -21,6 +21,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, cast
 
+import torch
 from torch import nn
 
 CHECKED_TRANSFORMERS_VERSIONS = ("5.24.0",)
@@ -33,6 +34,7 @@ SPAN_MODEL_MODULES: dict[str, str] = {
     "luke.encoder": "LukeEncoder",
     "luke.encoder.layer": "ModuleList",
     "classifier": "Linear",
+    "dropout": "Dropout",
 }
 # Attribute path from each ``LukeLayer`` -> expected class.
 LAYER_MODULES: dict[str, str] = {
@@ -41,6 +43,9 @@ LAYER_MODULES: dict[str, str] = {
     "intermediate": "LukeIntermediate",
     "output": "LukeOutput",
 }
+# A linear layer, full precision or dynamically quantized (--quantize int8): the fast
+# layers only call it.
+LINEAR_LAYERS: tuple[type, ...] = (nn.Linear, torch.ao.nn.quantized.dynamic.Linear)
 WORD_QUERY_KEY_VALUE = ("query", "key", "value")
 ENTITY_AWARE_QUERIES = ("w2e_query", "e2w_query", "e2e_query")
 SELF_ATTENTION_SIZES = ("num_attention_heads", "attention_head_size", "all_head_size")
@@ -104,6 +109,8 @@ class SpanModelParts:
     entity_embeddings: nn.Module
     layers: list[LayerParts]
     classifier: nn.Module
+    # Applied to the span features before the classifier (in training).
+    dropout: nn.Module
 
 
 def _get(module: Any, path: str) -> Any:
@@ -144,6 +151,7 @@ def span_model_parts(model: Any) -> SpanModelParts:
         entity_embeddings=model.luke.entity_embeddings,
         layers=layers,
         classifier=model.classifier,
+        dropout=model.dropout,
     )
 
 
@@ -199,7 +207,7 @@ def attention_problems(attention: Any, where: str = "") -> list[str]:
         linears.extend(ENTITY_AWARE_QUERIES)
     for name in linears:
         layer = getattr(attention, name, None)
-        if not isinstance(layer, nn.Linear):
+        if not isinstance(layer, LINEAR_LAYERS):
             problems.append(f"{where}attention.self.{name} is not a Linear layer")
     if attention.num_attention_heads * attention.attention_head_size != attention.all_head_size:
         problems.append(f"{where}attention.self: heads x head size != all_head_size")

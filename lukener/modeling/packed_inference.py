@@ -1,4 +1,4 @@
-"""Exact inference for LUKE span models with no padding in the matrix products.
+"""Exact inference and training for LUKE span models with no padding in the matrix products.
 
 transformers' ``LukeForEntitySpanClassification`` pads every input of a batch to the most
 words and the most spans of the batch, and all of its layers compute the padding. Here the
@@ -12,7 +12,10 @@ only the rows the classifier reads (spans, and the words where spans start or en
 the output and feed-forward layers.
 
 Same parameters, same operations, same results: tests check the logits against
-transformers' within 1e-5 in fp32. It keeps no weights of its own (joining the key and
+transformers' within 1e-5 in fp32, and in training (every operation is differentiable) the
+loss and every gradient, with dropout off. In training mode the model's dropouts apply where
+transformers applies them: embeddings, attention probabilities, each layer's outputs, and
+the span features before the classifier. It keeps no weights of its own (joining the key and
 value products, or each pair of queries, into one was measured no faster on a CPU): every
 product is the model's own layer, so changes to the model take effect at once. It reaches
 transformers' layers only through luke_layout.py.
@@ -48,8 +51,8 @@ class PackedSpanClassifier:
 
     Called with the padded batch the collator makes (words right-padded, a span being real
     when it has a word position); returns logits shaped like the model's,
-    ``(inputs, spans, labels)``, with zeros for padding spans. Inference only: the model must
-    be in eval mode (no dropout).
+    ``(inputs, spans, labels)``, with zeros for padding spans. In training mode gradients
+    flow and dropout applies as in transformers' forward.
     """
 
     def __init__(self, model: Any):
@@ -65,8 +68,6 @@ class PackedSpanClassifier:
         entity_start_positions: torch.Tensor,
         entity_end_positions: torch.Tensor,
     ) -> torch.Tensor:
-        if self.model.training:
-            raise RuntimeError("PackedSpanClassifier computes inference only: call model.eval()")
         parts = span_model_parts(self.model)
         word_real = attention_mask.bool()
         entity_real = (entity_position_ids != -1).any(dim=-1)
@@ -103,7 +104,7 @@ class PackedSpanClassifier:
         position[read] = torch.arange(read.numel(), device=read.device)
         spans = hidden[position[packing.words :]]
         features = torch.cat([hidden[position[starts]], hidden[position[ends]], spans], dim=-1)
-        span_logits: torch.Tensor = parts.classifier(features)
+        span_logits: torch.Tensor = parts.classifier(parts.dropout(features))
         logits = span_logits.new_zeros((*entity_real.shape, span_logits.size(-1)))
         logits[entity_real] = span_logits
         return logits
@@ -175,11 +176,13 @@ def _attention(attention: AttentionParts, hidden: torch.Tensor, packing: _Packin
     def per_input(padded: torch.Tensor) -> torch.Tensor:
         return padded.view(packing.inputs, packing.length, heads, width * head_dim).transpose(1, 2)
 
+    dropout = attention.dropout
     context = F.scaled_dot_product_attention(
         per_input(padded_query),
         per_input(padded_key),
         per_input(padded_value),
         attn_mask=packing.key_mask,
+        dropout_p=float(dropout.p) if dropout.training else 0.0,
         scale=1.0 / math.sqrt(head_dim),
     )
     context = context.transpose(1, 2).reshape(slots, heads, width * head_dim)

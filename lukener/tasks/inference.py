@@ -6,7 +6,7 @@ import math
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -16,10 +16,12 @@ from lukener.errors import LukenerError
 from lukener.modeling.loading import SpanModel
 from lukener.modeling.luke_layout import layout_problems, layout_report
 from lukener.modeling.packed_inference import PackedSpanClassifier
+from lukener.modeling.quantization import QUANTIZATIONS, quantize_int8, quiet
 from lukener.spans.batching import ChunkCollator, plan_batches
 from lukener.spans.decoding import ScoredSpan, decode_spans
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
 from lukener.tasks.options import RunOptions
+from lukener.tasks.threads import configure_threads
 
 
 @dataclass
@@ -33,11 +35,27 @@ class _Pending:
 
 
 # Padded tokens (words plus spans) per inference batch. On a GPU: about 1 GB of LUKE-large
-# activations, a few hundred MB for base models. On a CPU the products over the packed
-# tokens of 1024 already run at the cores' peak, and larger activations cost page faults
-# (measured with bench/throughput.py).
+# activations, a few hundred MB for base models. On a CPU the budget follows the model's
+# work per token: 1024 tokens keep a LUKE-base-sized model (12 layers x 768) at the cores'
+# peak, and larger activations cost page faults; a smaller model needs proportionally more
+# tokens per batch to amortise the per-batch work around the products (a fixed 1024 made a
+# MiniLM-sized model 2.6x slower than 16384). Measured per shape with bench/throughput.py.
 GPU_BATCH_TOKENS = 16384
 CPU_BATCH_TOKENS = 1024
+CPU_MAX_BATCH_TOKENS = 16384
+_REFERENCE_WORK = 12 * 768 * 768  # layers x hidden^2 of the shape 1024 was measured on
+
+
+def cpu_batch_tokens(config: Any) -> int:
+    """The CPU token budget for a model: 1024 scaled by the reference shape's work per token
+    over this model's (layers x hidden^2), as a power of two in [1024, 16384]."""
+    layers = int(getattr(config, "num_hidden_layers", 12) or 12)
+    hidden = int(getattr(config, "hidden_size", 768) or 768)
+    scale = _REFERENCE_WORK / max(1, layers * hidden * hidden)
+    budget = 2 ** round(math.log2(CPU_BATCH_TOKENS * scale))
+    return int(min(CPU_MAX_BATCH_TOKENS, max(CPU_BATCH_TOKENS, budget)))
+
+
 # Padding an inference batch may add on a CPU, as a share of its real tokens, before it is
 # cut. Only attention computes padding (see modeling/packed_inference.py), so some is cheap; on a
 # GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
@@ -53,7 +71,8 @@ class Predictor:
     Chunks are batched by a token budget: a window of pending chunks (``WINDOW_BATCHES``
     batches' worth, so memory stays flat however long the input) is sorted by length and
     cut into batches of at most ``batch_size`` chunks, ``max_batch_tokens`` padded tokens
-    (words plus spans; default 1024 on a CPU, 16384 elsewhere) and ``max_padding`` padding
+    (words plus spans; on a CPU by the model's shape, see :func:`cpu_batch_tokens`; 16384
+    elsewhere) and ``max_padding`` padding
     per real token (default: 1.0 on a CPU, no limit elsewhere). Each batch runs through
     :class:`PackedSpanClassifier`, which computes the model without padding in its matrix
     products. Results come back in input order.
@@ -62,14 +81,23 @@ class Predictor:
     def __init__(self, span_model: SpanModel, run: RunOptions = RunOptions()):
         if run.precision not in PRECISIONS:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if run.quantize not in QUANTIZATIONS:
+            raise LukenerError(f"quantize must be one of {', '.join(QUANTIZATIONS)}")
+        if run.quantize == "int8":
+            if span_model.device.type != "cpu":
+                raise LukenerError("--quantize int8 runs on the CPU only (pass --device cpu)")
+            span_model = replace(span_model, model=quantize_int8(span_model.model))
         self.span_model = span_model
         self.precision = run.precision
+        self.threads = configure_threads(run.threads) if span_model.device.type == "cpu" else None
         forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
         problems = layout_problems(span_model.model)
         if problems:
             # Same results through transformers' own forward, only slower.
             warnings.warn(layout_report(problems), RuntimeWarning, stacklevel=2)
             forward = _PlainSpanClassifier(span_model.model)
+        if run.quantize == "int8":
+            forward = quiet(forward)
         self.forward = forward
         if run.compile_model:
             # Batches differ in shape by design: one graph for all of them.
@@ -78,7 +106,8 @@ class Predictor:
         self.collator = collator_for(span_model)
         self.batch_size = run.batch_size
         if span_model.device.type == "cpu":
-            default_tokens, default_padding = CPU_BATCH_TOKENS, CPU_MAX_PADDING
+            default_tokens = cpu_batch_tokens(span_model.model.config)
+            default_padding = CPU_MAX_PADDING
         else:
             default_tokens, default_padding = GPU_BATCH_TOKENS, math.inf
         self.max_batch_tokens = run.max_batch_tokens or default_tokens

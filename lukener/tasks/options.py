@@ -22,7 +22,8 @@ class RunOptions:
         int | None,
         Option(
             "Most padded tokens (words + spans) per batch; inputs are sorted by length. "
-            "Default: 1024 on a CPU, 16384 on a GPU.",
+            "Default on a CPU: 1024 for a LUKE-base-sized model, more for smaller ones "
+            "(up to 16384); 16384 on a GPU.",
             min=1,
         ),
     ] = None
@@ -40,6 +41,13 @@ class RunOptions:
     compile_model: Annotated[
         bool, Option("torch.compile the model first.", flags=("--compile",))
     ] = False
+    quantize: Annotated[
+        str,
+        Option(
+            "none, or int8: dynamic int8 quantization of the linear layers (CPU only; "
+            "faster, with a small F1 change; see the README).",
+        ),
+    ] = "none"
     nested: Annotated[bool, Option("Keep overlapping entity spans (no greedy decoding).")] = False
     threshold: Annotated[
         float,
@@ -51,6 +59,14 @@ class RunOptions:
     ] = 0.0
     device: Annotated[
         str | None, Option("torch device, e.g. cpu or cuda:0. Default: cuda if present.")
+    ] = None
+    threads: Annotated[
+        int | None,
+        Option(
+            "CPU threads. Default: the idle cores (all of them on an idle machine; fewer "
+            "when other processes keep some busy).",
+            min=1,
+        ),
     ] = None
 
 
@@ -213,6 +229,19 @@ class TrainOptions:
     push_to_hub: Annotated[
         str | None, Option("Upload the checkpoint to this hub repository (user/name).")
     ] = None
+    threads: Annotated[
+        int | None,
+        Option(
+            "CPU threads. Default: the idle cores (fewer when other processes are busy).", min=1
+        ),
+    ] = None
+    padded_forward: Annotated[
+        bool,
+        Option(
+            "Train with transformers' padded forward instead of the packed one (the same "
+            "loss and gradients, slower)."
+        ),
+    ] = False
 
 
 @dataclass(frozen=True)

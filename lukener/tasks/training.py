@@ -22,6 +22,8 @@ from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.checkpoints import first_line
 from lukener.modeling.legacy_tokenizer_files import write_legacy_tokenizer_files
 from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.modeling.luke_layout import layout_problems
+from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
 from lukener.spans.metrics import Metrics
 from lukener.spans.settings import save_settings
@@ -29,6 +31,7 @@ from lukener.tasks.evaluation import EvaluationResult, ProcessShare, evaluate_do
 from lukener.tasks.inference import collator_for
 from lukener.tasks.model_card import model_card, push_to_hub
 from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.threads import configure_threads
 from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
 
 CHECKPOINTS_DIR = "checkpoints"
@@ -198,11 +201,40 @@ def _span_trainer_class() -> type:
             *args: Any,
             span_model: SpanModel,
             validation_documents: Sequence[Document],
+            packed: bool = True,
             **kwargs: Any,
         ):
             super().__init__(*args, **kwargs)
             self.span_model = span_model
             self.validation_documents = validation_documents
+            self.packed = packed and not layout_problems(span_model.model)
+
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            """The packed forward (products over real tokens only) and transformers' loss,
+            cross-entropy averaged over the batch's real spans. Under several processes
+            (the wrapper must run the forward to synchronise gradients), with label
+            smoothing or a custom loss, transformers' own forward runs instead."""
+            plain = (
+                not self.packed
+                or self.label_smoother is not None
+                or self.compute_loss_func is not None
+                or model is not self.accelerator.unwrap_model(model)
+            )
+            if plain:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            labels = inputs["labels"]
+            features = {k: v for k, v in inputs.items() if k != "labels"}
+            logits = PackedSpanClassifier(model)(**features)
+            loss = torch.nn.functional.cross_entropy(
+                logits.view(-1, logits.size(-1)), labels.view(-1)
+            )
+            return (loss, {"loss": loss, "logits": logits}) if return_outputs else loss
 
         def evaluate_span_model(
             self, documents: Sequence[Document] | None = None
@@ -211,7 +243,11 @@ def _span_trainer_class() -> type:
             return evaluate_documents(
                 replace(self.span_model, model=model),
                 self.validation_documents if documents is None else documents,
-                run=RunOptions(batch_size=self.args.per_device_eval_batch_size),
+                # The training's threads, not a new measurement that sees training's own load.
+                run=RunOptions(
+                    batch_size=self.args.per_device_eval_batch_size,
+                    threads=torch.get_num_threads(),
+                ),
                 share=process_share(self.accelerator.process_index, self.accelerator.num_processes),
             )
 
@@ -288,6 +324,8 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     from lukener.data.convert import ConllOptions
     from lukener.data.sources import read_documents
 
+    if not torch.cuda.is_available():
+        configure_threads(options.threads)
     conll = ConllOptions(no_space=options.no_space, label_map=options.label_map)
     extra_arguments = parse_trainer_args(options.trainer_arg)
     if "optim" in extra_arguments and options.head_learning_rate is not None:
@@ -381,6 +419,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         train_dataset=ListDataset([{"input_ids": c.input_ids, "chunk": c} for c in train_chunks]),
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
+        packed=not options.padded_forward,
         optimizers=(
             None if "optim" in extra_arguments else build_optimizer(span_model.model, options),
             None,

