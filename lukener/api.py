@@ -150,7 +150,9 @@ def load(checkpoint: str | Path, language: str = "auto", **options: Any) -> Tagg
     override (``max_mention_length``, ``document_context``, ...) of ``lukener predict``;
     ``language``: ``auto``, ``en``, ``ja`` or ``zh`` for raw text."""
     run, overrides = _split_options(options, RunOptions, EncodingOverrides)
-    span_model = load_span_model(str(checkpoint), overrides=overrides.to_dict(), device=run.device)
+    span_model = load_span_model(
+        str(checkpoint), overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
+    )
     return Tagger(span_model, run, language)
 
 
@@ -180,7 +182,7 @@ def evaluate(
         run = checkpoint.run if not options else run
     else:
         span_model = load_span_model(
-            str(checkpoint), overrides=overrides.to_dict(), device=run.device
+            str(checkpoint), overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
         )
     label_map = LabelMap.parse(reading.label_map)
     if isinstance(data, str | Path):

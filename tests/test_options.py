@@ -109,7 +109,7 @@ def flag(name: str) -> str:
         ("demo", [DemoOptions], set()),
         ("evaluate", [EvaluateOptions, EncodingOverrides, RunOptions], set()),
         ("predict", [PredictOptions, EncodingOverrides, RunOptions], set()),
-        ("compare", [CompareOptions, RunOptions], {"nested", "threshold"}),
+        ("compare", [CompareOptions, RunOptions], {"nested", "threshold", "onnx"}),
         ("convert", [ConllOptions], set()),
     ],
 )

@@ -7,7 +7,7 @@ from types import FrameType
 
 import typer
 
-from . import compare, convert, demo, evaluate, predict, prepare_data, train
+from . import compare, convert, demo, evaluate, export, predict, prepare_data, train
 
 app = typer.Typer(
     name="lukener",
@@ -25,6 +25,7 @@ app.command("train", help=train.HELP, no_args_is_help=True)(train.train_command)
 app.command("evaluate", help=evaluate.HELP, no_args_is_help=True)(evaluate.evaluate_command)
 app.command("predict", help=predict.HELP, no_args_is_help=True)(predict.predict_command)
 app.command("compare", help=compare.HELP, no_args_is_help=True)(compare.compare_command)
+app.command("export", help=export.HELP, no_args_is_help=True)(export.export_command)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -31,6 +31,9 @@ class SpanModel:
     source: str
     # What loading had to decide for the user (settings that fell back, a relabelled head).
     notes: list[str] = field(default_factory=list)
+    # An exported graph (``lukener export``) that runs in ONNX Runtime instead of ``model``,
+    # which then has the structure only (no weights, on the meta device).
+    onnx_path: Path | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -39,6 +42,8 @@ class SpanModel:
 
     @property
     def device(self) -> torch.device:
+        if self.onnx_path is not None:
+            return torch.device("cpu")
         device: torch.device = next(self.model.parameters()).device
         return device
 
@@ -61,6 +66,7 @@ def load_span_model(
     overrides: dict[str, Any] | None = None,
     device: str | None = None,
     fused_attention: bool = True,
+    onnx: bool = False,
 ) -> SpanModel:
     """Load a span model from a hub id or a directory.
 
@@ -69,7 +75,9 @@ def load_span_model(
     checkpoint's own ``id2label`` is used, whose label 0 is the non-entity label.
     ``overrides`` replace encoding settings saved with the checkpoint. With
     ``fused_attention`` (the default) the entity-aware attention runs as one fused call
-    per layer, with the same results (see fused_attention.py).
+    per layer, with the same results (see fused_attention.py). With ``onnx``, the
+    directory's exported ``model.onnx`` runs the model (see onnx_export.py); no weights
+    are loaded.
     """
     from transformers import LukeForEntitySpanClassification
 
@@ -97,6 +105,8 @@ def load_span_model(
                 f"{name_or_path!r}: the non-entity label must be label 0, found it at {misplaced}"
             )
 
+    if onnx:
+        return _onnx_span_model(name_or_path, config, tokenizer, saved, overrides, id2label)
     notes: list[str] = []
     try:
         loaded: Any = LukeForEntitySpanClassification.from_pretrained(
@@ -125,6 +135,33 @@ def load_span_model(
     if fused_attention:
         install_fused_attention(model)
     return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path, notes)
+
+
+def _onnx_span_model(
+    name_or_path: str,
+    config: Any,
+    tokenizer: Any,
+    saved: dict[str, Any] | None,
+    overrides: dict[str, Any] | None,
+    id2label: dict[int, str],
+) -> SpanModel:
+    from transformers import LukeForEntitySpanClassification
+
+    from lukener.modeling.onnx_export import ONNX_FILE
+
+    path = Path(name_or_path) / ONNX_FILE
+    if not path.is_file():
+        raise LukenerError(
+            f"no {ONNX_FILE} here: export the checkpoint first (lukener export CHECKPOINT DIR)",
+            name_or_path,
+        )
+    with torch.device("meta"):  # the structure for the settings and labels, no weights
+        model = LukeForEntitySpanClassification(config)
+    settings = _settings(config, saved, overrides, name_or_path)
+    mask_id, pad_id = entity_special_ids(tokenizer, saved)
+    return SpanModel(
+        model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path, [], onnx_path=path
+    )
 
 
 def relabel_head(model: Any, id2label: dict[int, str], keep_rows: bool) -> list[str]:

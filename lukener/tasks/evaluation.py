@@ -156,7 +156,7 @@ def evaluate_checkpoint(
     label_map = LabelMap.parse(conll.label_map)
     documents = read_documents(options.data, conll)
     span_model = load_span_model(
-        options.checkpoint, overrides=overrides.to_dict(), device=run.device
+        options.checkpoint, overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
     )
     check_labels(documents, label_map.labels(span_model.labels), options.data)
     result = evaluate_documents(

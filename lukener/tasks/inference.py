@@ -15,6 +15,7 @@ from lukener.data.documents import Document, Entity, Example
 from lukener.errors import LukenerError
 from lukener.modeling.loading import SpanModel
 from lukener.modeling.luke_layout import layout_problems, layout_report
+from lukener.modeling.onnx_export import OnnxSpanClassifier
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.modeling.quantization import QUANTIZATIONS, quantize_int8, quiet
 from lukener.spans.batching import ChunkCollator, plan_batches
@@ -91,8 +92,12 @@ class Predictor:
         self.precision = run.precision
         self.threads = configure_threads(run.threads) if span_model.device.type == "cpu" else None
         forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
-        problems = layout_problems(span_model.model)
-        if problems:
+        problems = [] if span_model.onnx_path else layout_problems(span_model.model)
+        if span_model.onnx_path is not None:
+            if run.quantize != "none" or run.compile_model or run.precision != "fp32":
+                raise LukenerError("--onnx runs the exported fp32 graph as it is")
+            forward = OnnxSpanClassifier(span_model.onnx_path, self.threads)
+        elif problems:
             # Same results through transformers' own forward, only slower.
             warnings.warn(layout_report(problems), RuntimeWarning, stacklevel=2)
             forward = _PlainSpanClassifier(span_model.model)
@@ -167,7 +172,8 @@ class Predictor:
 
     @torch.inference_mode()
     def _run(self, batch: list[tuple[_Pending, int]]) -> None:
-        self.span_model.model.eval()
+        if self.span_model.onnx_path is None:
+            self.span_model.model.eval()
         chunks = [item.chunks[i] for item, i in batch]
         device = self.span_model.device
         inputs = {k: v.to(device) for k, v in self.collator(chunks).items() if k != "labels"}

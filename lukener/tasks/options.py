@@ -41,6 +41,10 @@ class RunOptions:
     compile_model: Annotated[
         bool, Option("torch.compile the model first.", flags=("--compile",))
     ] = False
+    onnx: Annotated[
+        bool,
+        Option("Run the checkpoint's exported model.onnx (lukener export) in ONNX Runtime."),
+    ] = False
     quantize: Annotated[
         str,
         Option(

@@ -107,7 +107,7 @@ def predict(
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
     check_output_file(output, [options.source], "--output")
     span_model = load_span_model(
-        options.checkpoint, overrides=overrides.to_dict(), device=run.device
+        options.checkpoint, overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
     )
     started = time.perf_counter()
     predictor = Predictor(span_model, run)
