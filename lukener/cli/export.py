@@ -9,8 +9,10 @@ import typer
 
 from .render import console, reports_user_errors
 
-HELP = """Export a checkpoint as an ONNX graph (transformers' forward with entity inputs;
-batch, word and span dimensions dynamic), checked against torch's logits.
+HELP = """Export a checkpoint as an ONNX graph, checked against torch's logits.
+
+The graph is transformers' forward with entity inputs; batch, word and span dimensions are
+dynamic.
 
 The output directory holds model.onnx beside the checkpoint's config, tokenizer and
 lukener.json; `lukener predict --onnx` and `evaluate --onnx` run it with ONNX Runtime.
