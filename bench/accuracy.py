@@ -127,7 +127,10 @@ def span_model_run(
             "test_predicted": tested.metrics.predicted,
         }
     return {
-        "system": "lukener span (MiniLM adopted as LUKE; spans <= 8 subwords, 25% negatives)",
+        "system": (
+            f"lukener span (MiniLM adopted as LUKE; spans <= {SPAN_SETTINGS['max_mention_length']}"
+            f" subwords, {100 * SPAN_SETTINGS['negative_rate']:.0f}% negatives)"
+        ),
         "validation_f1": validation_f1,
         **scores,
         "train_seconds": seconds,
@@ -170,6 +173,8 @@ def token_run(
 
 
 SYSTEMS = ("span-context", "span-sentences", "token")
+# More TrainOptions for every span run (the GPU script sets bf16 and larger eval batches).
+SPAN_EXTRA: dict[str, Any] = {}
 HEAD_LEARNING_RATE = 1e-2  # the classifier's own rate (bench/results/ablation.md)
 
 
@@ -188,7 +193,7 @@ def system_run(
     if system == "token":
         run = token_run(splits, work, args.epochs, rate, args.batch_size, seed, test)
     else:
-        changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE}
+        changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE, **SPAN_EXTRA}
         if corpus.startswith("conll2003") and system == "span-context":
             changes["max_sequence_length"] = CONLL_CONTEXT
         run = span_model_run(

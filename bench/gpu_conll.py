@@ -1,0 +1,97 @@
+"""The full CoNLL-2003 comparison on one GPU, in one call meant to finish within 8 minutes
+on an H100 or H200: all of eng.train, full document context (512 subwords), the seed's 64
+spans per input and spans of up to 16 subwords with every negative span; the span model in
+document context, on single sentences, and the BIO token baseline; rates picked on eng.testa
+by the CPU benchmark (bench/results/accuracy.md), one seed; test on all of eng.testb.
+
+    python -m bench.gpu_conll                      # on the GPU machine
+    python -m bench.gpu_conll --smoke              # a few documents, to check it runs (CPU)
+
+Writes bench/results/gpu-conll.json and .md with the device named. The span model trains in
+bf16 (autocast); both systems share epochs and batch size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench import accuracy
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rates", default="span-context=2e-4,span-sentences=2e-4,token=2e-4",
+                        help="system=rate; defaults: the CPU benchmark's picks")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--output", type=Path, default=Path("bench/results/gpu-conll.json"))
+    args = parser.parse_args()
+    if args.smoke:
+        accuracy.CONLL_TRAIN_DOCUMENTS, accuracy.CONLL_VALIDATION_DOCUMENTS = 2, 1
+        args.epochs = 0.1
+    else:
+        accuracy.CONLL_TRAIN_DOCUMENTS = accuracy.CONLL_VALIDATION_DOCUMENTS = None  # type: ignore[assignment]
+    accuracy.CONLL_CONTEXT = 512
+    accuracy.SPAN_SETTINGS = {"max_mention_length": 16, "negative_rate": 1.0}
+    if torch.cuda.is_available():
+        accuracy.SPAN_EXTRA = {"bf16": True, "eval_batch_size": 256}
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else accuracy.machine_name()
+    rates = {item.split("=")[0]: float(item.split("=")[1]) for item in args.rates.split(",")}
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="lukener-gpu-") as temporary:
+        root = Path(temporary)
+        splits = accuracy.corpus_splits("conll2003", root / "data")
+        if args.smoke:
+            splits["test"] = splits["test"][:1]
+        for system, rate in rates.items():
+            data = (
+                accuracy.single_sentences_splits(splits) if system == "span-sentences" else splits
+            )
+            work = root / system
+            work.mkdir()
+            begun = time.perf_counter()
+            run = accuracy.system_run(system, "conll2003", data, work, args, rate, args.seed, True)
+            run["wall_seconds"] = time.perf_counter() - begun
+            print(json.dumps(run), flush=True)
+            rows.append(run)
+    total = time.perf_counter() - started
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        json.dumps({"device": device, "seconds": total, "rows": rows}, indent=2) + "\n"
+    )
+    lines = [
+        "# CoNLL-2003 on one GPU: full eng.train, document context 512, 64 spans per input",
+        "",
+        (
+            f"Device: {device}. Total wall time: {total / 60:.1f} min. Seed {args.seed}, "
+            f"{args.epochs:g} epochs, batch {args.batch_size}."
+        ),
+        "",
+        "| system | lr | validation F1 | test P | test R | test F1 | train time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        test = row["test"]
+        lines.append(
+            f"| {row['system']} | {row['learning_rate']:g} | {100 * row['validation_f1']:.2f} | "
+            f"{100 * test['precision']:.2f} | {100 * test['recall']:.2f} | {100 * test['f1']:.2f} | "
+            f"{row['train_seconds']:.0f} s |"
+        )
+    args.output.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
