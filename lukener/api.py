@@ -13,6 +13,7 @@ lukener.evaluate("runs/x", "test.jsonl", thresholds=[0.3, 0.5])
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from lukener.spans.settings import EncodingOverrides
 from lukener.tasks.evaluation import EvaluationResult, check_labels, evaluate_documents
 from lukener.tasks.inference import Predictor
 from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.threads import configure_threads
 from lukener.tasks.training import TrainResult
 from lukener.tasks.training import train as _train
 
@@ -69,6 +71,9 @@ class Tagger:
         if language not in LANGUAGES:
             raise LukenerError(f"language must be one of {', '.join(LANGUAGES)}")
         self.span_model = span_model
+        if run.threads is None and span_model.device.type == "cpu":
+            # Measured once here, not on every call.
+            run = replace(run, threads=configure_threads(None))
         self.run = run
         self.language = language
 
@@ -97,24 +102,28 @@ class Tagger:
         inputs per batch (default: the run options')."""
         run = self.run if batch_size is None else replace(self.run, batch_size=batch_size)
         predictor = Predictor(self.span_model, run)
-        offsets: dict[str, tuple[str, dict[str, int]]] = {}
+        # One entry per input, in input order (the predictor keeps that order): None for a
+        # Document, the text and its sentences' offsets for a text.
+        pending: deque[tuple[str, dict[str, int]] | None] = deque()
 
         def documents() -> Iterator[Document]:
             for index, item in enumerate(items):
                 if isinstance(item, Document):
+                    pending.append(None)
                     yield item
                     continue
                 if not isinstance(item, str):
                     raise TypeError(f"pipe() takes texts or Documents, not {type(item).__name__}")
                 document, starts = self._document(item, f"text-{index}")
-                offsets[document.id] = (item, starts)
+                pending.append((item, starts))
                 yield document
 
         for document in predictor.predict(documents()):
-            if document.id not in offsets:
+            source = pending.popleft()
+            if source is None:
                 yield document
                 continue
-            text, starts = offsets.pop(document.id)
+            text, starts = source
             yield [
                 TaggedEntity(
                     starts[example.id] + entity.start,
