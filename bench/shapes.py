@@ -15,7 +15,9 @@ keep it short):
 - predict under a busy CPU: another process spinning on every core, lukener with default
   threads against lukener with torch's own default (every core);
 - training steps/s: ``lukener train`` (packed forward) against ``--padded-forward``
-  (transformers' forward in the same Trainer, same chunks, same batches).
+  (transformers' forward in the same Trainer, same chunks, same batches);
+- peak memory of a ``lukener predict`` process on 50 tweets and on 100 times that input
+  (once, with a tiny model: the streaming, not the model, is measured).
 
 Rounds alternate between the paths and the best of each is kept, so a slow moment of this
 shared machine weighs on no path in particular.
@@ -35,14 +37,14 @@ from typing import Any
 import torch
 
 from bench.ablation import cpu_name
-from bench.throughput import conll_documents, plain_predict
+from bench.throughput import _renamed, conll_documents, peak_memory, plain_predict
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.inference import Predictor
 from lukener.tasks.options import RunOptions, TrainOptions
 from lukener.tasks.training import train
-from tests.tiny_models import build_luke_tokenizer
+from tests.tiny_models import build_checkpoint, build_luke_tokenizer
 
 SHAPES: dict[str, dict[str, int]] = {
     "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
@@ -167,6 +169,23 @@ def training_ratio(
             "packed_over_padded": packed / padded}  # fmt: skip
 
 
+def memory_ratio(root: Path, tokenizer: Any, test: Path) -> dict[str, float]:
+    tiny = build_checkpoint(root / "tiny", tokenizer, ["PER", "LOC"])
+    base = list(read_jsonl(test))[:50]
+    small, large = root / "small.jsonl", root / "large.jsonl"
+    with small.open("w", encoding="utf-8") as stream:
+        write_jsonl(stream, base)
+    with large.open("w", encoding="utf-8") as stream:
+        for copy in range(100):
+            write_jsonl(
+                stream,
+                (Document(f"{d.id}-{copy}", [_renamed(e, copy) for e in d.examples]) for d in base),
+            )
+    (small_kib, _), (large_kib, written) = peak_memory(tiny, small), peak_memory(tiny, large)
+    return {"input_kib": small_kib, "input_x100_kib": large_kib, "ratio": large_kib / small_kib,
+            "documents_x100": written}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -176,7 +195,7 @@ def main() -> None:
     parser.add_argument("--conll-sentences", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--train-steps", type=int, default=6)
-    parser.add_argument("--parts", default="predict,int8,busy,train")
+    parser.add_argument("--parts", default="predict,int8,busy,train,memory")
     parser.add_argument("--output", type=Path, default=Path("bench/results/shapes.json"))
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -214,6 +233,8 @@ def main() -> None:
                 )
             results["shapes"][name] = row
             print(name, json.dumps(row), flush=True)
+        if "memory" in parts:
+            results["predict_peak_memory"] = memory_ratio(root, tokenizer, splits["test"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
