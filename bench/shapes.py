@@ -191,9 +191,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--shapes", default=",".join(SHAPES))
-    parser.add_argument("--tweets", type=int, default=48)
-    parser.add_argument("--conll-sentences", type=int, default=30)
+    parser.add_argument("--tweets", type=int, default=32)
+    parser.add_argument("--conll-sentences", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--busy-tweets", type=int, default=16)
     parser.add_argument("--train-steps", type=int, default=6)
     parser.add_argument("--parts", default="predict,int8,busy,train,memory")
     parser.add_argument("--output", type=Path, default=Path("bench/results/shapes.json"))
@@ -226,7 +227,8 @@ def main() -> None:
                 if conll:
                     row["conll_in_context"] = predict_ratios(checkpoint, conll, args.rounds, False)
             if "busy" in parts:
-                row["busy_cpu_tweets"] = busy_ratio(checkpoint, tweets, args.rounds)
+                # Fewer tweets, one round: every core's threads collapse beside the spinners.
+                row["busy_cpu_tweets"] = busy_ratio(checkpoint, tweets[: args.busy_tweets], 1)
             if "train" in parts:
                 row["training"] = training_ratio(
                     checkpoint, train_data, root, args.train_steps, args.rounds
