@@ -70,7 +70,7 @@ def summary_table(summary: ConversionSummary, input_path: Path, output_path: Pat
     for label, count in sorted(summary.entities.items()):
         table.add_row(f"entities: {label}", f"{count:,}")
     table.add_row("entities: all", f"{sum(summary.entities.values()):,}")
-    verb = "read" if summary.source_format == "conll" else "written"
+    verb = "written" if summary.target_format == "conll" else "read"
     table.add_row(f"scheme ({verb})", f"{summary.scheme.upper()} ({how})")
     repairs = f"{summary.repairs:,}"
     if summary.repair_lines:

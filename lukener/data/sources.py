@@ -107,7 +107,8 @@ def convert(
         )
     source_format = {"span-json": "span JSON", "dataset": "dataset"}.get(kind, kind)
     scheme = "spans" if kind == "span-json" else options.scheme
-    summary = ConversionSummary(source_format, "jsonl", scheme, options.scheme == "auto")
+    detected = options.scheme == "auto" and kind != "span-json"
+    summary = ConversionSummary(source_format, "jsonl", scheme, detected)
     documents = iter_gold_documents(input_path, options, summary)
     return write_documents_jsonl(documents, output_path, summary)
 
