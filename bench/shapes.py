@@ -153,7 +153,8 @@ def training_ratio(
     def run(padded: bool, index: int) -> float:
         result = train(
             TrainOptions(
-                train=data, model=str(checkpoint), output_dir=root / f"train-{padded}-{index}",
+                train=data, model=str(checkpoint),
+                output_dir=root / f"train-{checkpoint.name}-{padded}-{index}",
                 max_steps=steps, batch_size=8, learning_rate=1e-5, padded_forward=padded,
                 logging_steps=steps, max_mention_length=16, seed=1,
             )
