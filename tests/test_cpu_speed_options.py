@@ -27,12 +27,16 @@ def test_cpu_batch_budget_follows_the_work_per_token(layers: int, hidden: int, b
 
 def test_default_threads_leave_out_the_busy_cores(monkeypatch) -> None:
     monkeypatch.setattr(threads, "available_cores", lambda: 4)
+    monkeypatch.setattr(threads, "load_average", lambda: 8.0)
     monkeypatch.setattr(threads, "busy_cores", lambda seconds=0.2: 2.6)
     assert threads.default_threads() == 1
     monkeypatch.setattr(threads, "busy_cores", lambda seconds=0.2: 0.1)
     assert threads.default_threads() == 4
     monkeypatch.setattr(threads, "busy_cores", lambda seconds=0.2: 7.0)
     assert threads.default_threads() == 1  # never fewer than one
+    # Busy this moment but not over the last minute (a short blip): every core.
+    monkeypatch.setattr(threads, "load_average", lambda: 0.2)
+    assert threads.default_threads() == 4
 
 
 def test_threads_option_sets_torch_threads(trained_luke) -> None:

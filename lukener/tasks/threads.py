@@ -48,9 +48,23 @@ def busy_cores(seconds: float = SAMPLE_SECONDS) -> float:
     return share * (os.cpu_count() or 1)
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (Linux), or None."""
+    try:
+        return float(Path("/proc/loadavg").read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def default_threads() -> int:
-    """The idle cores of this process's share, at least one."""
-    return max(1, round(available_cores() - busy_cores()))
+    """The idle cores of this process's share, at least one. A core counts as busy only
+    when it is busy now and has been over the last minute (the lower of the two), so a
+    moment's work of another process, say an import, does not cost a long run a thread."""
+    busy = busy_cores()
+    recent = load_average()
+    if recent is not None:
+        busy = min(busy, recent)
+    return max(1, round(available_cores() - busy))
 
 
 def configure_threads(requested: int | None) -> int:
