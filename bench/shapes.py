@@ -37,14 +37,14 @@ from typing import Any
 import torch
 
 from bench.ablation import cpu_name
-from bench.throughput import _renamed, conll_documents, peak_memory, plain_predict
+from bench.throughput import conll_documents, memory_growth, plain_predict
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.inference import Predictor
 from lukener.tasks.options import RunOptions, TrainOptions
 from lukener.tasks.training import train
-from tests.tiny_models import build_checkpoint, build_luke_tokenizer
+from tests.tiny_models import build_luke_tokenizer
 
 SHAPES: dict[str, dict[str, int]] = {
     "minilm": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
@@ -170,23 +170,6 @@ def training_ratio(
             "packed_over_padded": packed / padded}  # fmt: skip
 
 
-def memory_ratio(root: Path, tokenizer: Any, test: Path) -> dict[str, float]:
-    tiny = build_checkpoint(root / "tiny", tokenizer, ["PER", "LOC"])
-    base = list(read_jsonl(test))[:50]
-    small, large = root / "small.jsonl", root / "large.jsonl"
-    with small.open("w", encoding="utf-8") as stream:
-        write_jsonl(stream, base)
-    with large.open("w", encoding="utf-8") as stream:
-        for copy in range(100):
-            write_jsonl(
-                stream,
-                (Document(f"{d.id}-{copy}", [_renamed(e, copy) for e in d.examples]) for d in base),
-            )
-    (small_kib, _), (large_kib, written) = peak_memory(tiny, small), peak_memory(tiny, large)
-    return {"input_kib": small_kib, "input_x100_kib": large_kib, "ratio": large_kib / small_kib,
-            "documents_x100": written}  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -237,7 +220,9 @@ def main() -> None:
             results["shapes"][name] = row
             print(name, json.dumps(row), flush=True)
         if "memory" in parts:
-            results["predict_peak_memory"] = memory_ratio(root, tokenizer, splits["test"])
+            results["predict_peak_memory_kib"] = memory_growth(
+                root, tokenizer, list(read_jsonl(splits["test"]))[:50]
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))
