@@ -70,6 +70,25 @@ def test_int8_keeps_the_packed_path_and_nearly_the_same_scores(trained_luke, wnu
     assert int8.metrics.correct > 0
 
 
+# torch.ao.quantization warns on every call (deprecated in favour of torchao; see
+# lukener/modeling/quantization.py).
+@pytest.mark.filterwarnings("ignore")
+def test_int8_weights_have_one_scale_per_output_channel() -> None:
+    from lukener.modeling.quantization import quantize_int8
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32))
+    # Rows of very different size: one scale for the whole tensor crushes the small rows.
+    with torch.no_grad():
+        model[0].weight.mul_(torch.logspace(-3, 0, 32)[:, None])
+    weight = quantize_int8(model)[0].weight()
+    assert weight.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric)
+    relative = (weight.dequantize() - model[0].weight).abs().amax(dim=1) / model[
+        0
+    ].weight.abs().amax(dim=1)
+    assert relative.max() < 0.01
+
+
 def test_int8_needs_the_cpu(trained_luke) -> None:
     span_model = load_span_model(str(trained_luke), device="cpu")
     with pytest.raises(LukenerError, match="quantize must be one of"):

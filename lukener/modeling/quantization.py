@@ -1,8 +1,10 @@
 """int8 inference on CPUs: dynamic quantization of a model's linear layers.
 
-Weights are stored as int8 with a per-tensor scale, activations are quantized on the fly,
-and products run on the CPU's int8 kernels (fbgemm/onednn); embeddings, LayerNorms and
-attention stay fp32. torch marks ``torch.ao.quantization`` deprecated in favour of torchao,
+Weights are stored as int8 with one scale per output channel, activations are quantized on
+the fly (7 bits, as fbgemm needs to rule out int16 saturation on CPUs without VNNI), and
+products run on the CPU's int8 kernels (fbgemm/onednn); embeddings, LayerNorms and attention
+stay fp32. On the demo's trained WNUT-16 model (test F1 41.90 in fp32; README) one scale per
+tensor, torch's default, gave 37.74 and one scale per channel 40.78. torch marks ``torch.ao.quantization`` deprecated in favour of torchao,
 whose CPU path is not available in every build; the eager dynamic path is the one every CPU
 build of torch ships, so it is used here, its deprecation warning silenced.
 """
@@ -20,12 +22,15 @@ QUANTIZATIONS = ("none", "int8")
 
 
 def quantize_int8(model: Any) -> Any:
-    """A copy of ``model`` (in eval mode) with every ``nn.Linear`` dynamically quantized."""
+    """A copy of ``model`` (in eval mode) with every ``nn.Linear`` dynamically quantized,
+    one weight scale per output channel."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions")
         return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            copy.deepcopy(model).eval(), {torch.nn.Linear}, dtype=torch.qint8
+            copy.deepcopy(model).eval(),
+            {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
+            dtype=torch.qint8,
         )
 
 
