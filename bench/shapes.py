@@ -15,7 +15,9 @@ keep it short):
 - predict under a busy CPU: another process spinning on every core, lukener with default
   threads against lukener with torch's own default (every core);
 - training steps/s: ``lukener train`` (packed forward) against ``--padded-forward``
-  (transformers' forward in the same Trainer, same chunks, same batches);
+  (transformers' forward in the same Trainer, same chunks, same batches), with the padded
+  batches' tokens over their real tokens: the most an exact forward that skips padding can
+  gain;
 - peak memory of a ``lukener predict`` process on 50 tweets and on 100 times that input
   (once, with a tiny model: the streaming, not the model, is measured).
 
@@ -37,10 +39,11 @@ from typing import Any
 import torch
 
 from bench.ablation import cpu_name
-from bench.throughput import conll_documents, memory_growth, plain_predict
+from bench.throughput import conll_documents, memory_growth, plain_predict, replace_section
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.loading import load_span_model
+from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.tasks.inference import Predictor
 from lukener.tasks.options import RunOptions, TrainOptions
 from lukener.tasks.training import train
@@ -161,13 +164,85 @@ def training_ratio(
         )  # fmt: skip
         return result.global_steps / result.train_seconds
 
+    # The tokens the padded forward computes against the real ones, counted on the packed
+    # run's batches (the same chunks and batches as the padded run's: same seed). An exact
+    # forward can skip only the padding, so this ratio bounds what packing can gain.
+    tokens = {"real": 0, "padded": 0}
+    original = PackedSpanClassifier.__call__
+
+    def counting(self: PackedSpanClassifier, **features: torch.Tensor) -> torch.Tensor:
+        words = features["attention_mask"]
+        spans = (features["entity_position_ids"] != -1).any(dim=-1)
+        tokens["real"] += int(words.sum()) + int(spans.sum())
+        tokens["padded"] += words.numel() + spans.numel()
+        return original(self, **features)
+
     speeds: dict[str, list[float]] = {"packed": [], "padded": []}
     for index in range(rounds):
-        speeds["packed"].append(run(False, index))
+        PackedSpanClassifier.__call__ = counting  # type: ignore[method-assign]
+        try:
+            speeds["packed"].append(run(False, index))
+        finally:
+            PackedSpanClassifier.__call__ = original  # type: ignore[method-assign]
         speeds["padded"].append(run(True, index))
     packed, padded = max(speeds["packed"]), max(speeds["padded"])
     return {"packed_steps_per_second": packed, "padded_steps_per_second": padded,
-            "packed_over_padded": packed / padded}  # fmt: skip
+            "packed_over_padded": packed / padded,
+            "padded_over_real_tokens": tokens["padded"] / tokens["real"]}  # fmt: skip
+
+
+def shapes_markdown(results: dict[str, Any]) -> list[str]:
+    """The table of throughput.md's section across shapes: every ratio, per shape."""
+
+    def ratio(part: dict[str, Any], key: str, detail: str = "") -> str:
+        return f"{part[key]:.2f}x{detail}" if key in part else "not run"
+
+    lines = [
+        "## Across model shapes",
+        "",
+        (
+            f"Machine: {results['machine']}. Random weights; ratios from one run, best of "
+            "interleaved rounds; the plain path is transformers' forward run the naist-nlp/luke-ner "
+            "way (chunks of 64 spans, batches of 32 in file order, argmax)."
+        ),
+        "",
+        f"    {results['command']}",
+        "",
+        (
+            "| shape | predict, WNUT-16 tweets | predict, CoNLL-2003 in context | "
+            "predict --quantize int8, tweets | busy CPU: default threads over every core | "
+            "train: packed over padded forward (padded tokens over real) |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, row in results["shapes"].items():
+        shape = row["shape"]
+        tweets = row.get("tweets", {})
+        busy = row.get("busy_cpu_tweets", {})
+        training = row.get("training", {})
+        cells = [
+            (f"{name} ({shape['num_hidden_layers']} x {shape['hidden_size']}, "
+            f"{shape['num_attention_heads']} heads, {shape['intermediate_size']})"),
+            ratio(tweets, "lukener_over_plain",
+                  f" ({tweets.get('budget_tokens')} tokens, {tweets.get('threads')} threads)"),
+            ratio(row.get("conll_in_context", {}), "lukener_over_plain"),
+            ratio(tweets, "int8_over_plain"),
+            ratio(busy, "default_over_every_core", f" ({busy.get('default_threads', 0):.0f} threads)"),
+            ratio(training, "packed_over_padded",
+                  f" ({training['padded_over_real_tokens']:.2f}x)"
+                  if "padded_over_real_tokens" in training else ""),
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    memory = results.get("predict_peak_memory_kib")
+    if memory:
+        lines += [
+            "",
+            (
+                f"Peak memory of `lukener predict` (tiny model) on {memory['documents_x100']} "
+                f"documents over {memory['documents']}: {memory['ratio']:.3f}."
+            ),
+        ]
+    return lines
 
 
 def main() -> None:
@@ -182,12 +257,31 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=6)
     parser.add_argument("--parts", default="predict,int8,busy,train,memory")
     parser.add_argument("--output", type=Path, default=Path("bench/results/shapes.json"))
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=Path("bench/results/throughput.md"),
+        help="the file whose 'shapes' section gets the table",
+    )
+    parser.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="write the table from --output's JSON, measure nothing",
+    )
     args = parser.parse_args()
+    if args.tables_only:
+        results = json.loads(args.output.read_text(encoding="utf-8"))
+        replace_section(args.markdown, "shapes", shapes_markdown(results))
+        return
     parts = set(args.parts.split(","))
     results: dict[str, Any] = {
         "machine": f"{cpu_name()}, {os.cpu_count()} CPU cores, torch {torch.__version__}",
         "command": "python -m bench.shapes "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "output"),
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}"
+            for k, v in vars(args).items()
+            if k not in ("output", "markdown", "tables_only")
+        ),
         "shapes": {},
     }
     with tempfile.TemporaryDirectory(prefix="lukener-shapes-") as temporary:
@@ -225,6 +319,7 @@ def main() -> None:
             )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    replace_section(args.markdown, "shapes", shapes_markdown(results))
     print(json.dumps(results, indent=2))
 
 

@@ -361,6 +361,34 @@ def predict_rows(speeds: dict[str, dict[str, float]]) -> list[str]:
     return rows
 
 
+def section_markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}: written by bench -->", f"<!-- end of {name} -->"
+
+
+def replace_section(path: Path, name: str, lines: list[str]) -> None:
+    """Put ``lines`` between the markers of section ``name`` in ``path`` (added at the end
+    the first time), leaving the rest of the file as it is."""
+    start, end = section_markers(name)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = "\n".join([start, *lines, end])
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def kept_section(path: Path, name: str) -> list[str]:
+    """Section ``name`` of ``path`` with its markers, or nothing."""
+    start, end = section_markers(name)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start not in text or end not in text:
+        return []
+    return ["", start + text.split(start, 1)[1].split(end, 1)[0] + end]
+
+
 def write_results(path: Path, results: dict[str, Any]) -> None:
     ratio = results["forward_cost_ratio"]
     memory = results["predict_peak_memory_kib"]
@@ -390,7 +418,8 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
         ),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # bench/shapes.py keeps its table across shapes in the same file.
+    path.write_text("\n".join(lines + kept_section(path, "shapes")) + "\n", encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
