@@ -188,11 +188,15 @@ def evaluate(
     run, overrides, reading = _split_options(options, RunOptions, EncodingOverrides, ConllOptions)
     if isinstance(checkpoint, Tagger):
         span_model = checkpoint.span_model
-        run = checkpoint.run if not options else run
+        # The tagger's run options, with those given here in their place.
+        run_names = {f.name for f in dataclasses.fields(RunOptions)}
+        run = replace(checkpoint.run, **{k: v for k, v in options.items() if k in run_names})
+        settings = span_model.settings.with_overrides(**overrides.to_dict())
     else:
         span_model = load_span_model(
             str(checkpoint), overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
         )
+        settings = span_model.settings
     label_map = LabelMap.parse(reading.label_map)
     if isinstance(data, str | Path):
         documents = read_documents(data, reading)
@@ -202,5 +206,5 @@ def evaluate(
         where = "documents"
     check_labels(documents, label_map.labels(span_model.labels), Path(str(where)))
     return evaluate_documents(
-        span_model, documents, None, run, thresholds=list(thresholds), label_map=label_map
+        span_model, documents, settings, run, thresholds=list(thresholds), label_map=label_map
     )

@@ -92,6 +92,27 @@ def test_load_takes_the_run_options_of_predict(trained_luke, wnut_small) -> None
         lukener.load(trained_luke, bogus=1)
 
 
+def test_evaluate_keeps_a_taggers_options_unless_given(trained_luke, wnut_small) -> None:
+    documents = list(read_jsonl(wnut_small))
+    span_model = load_span_model(str(trained_luke), device="cpu")
+    expected = {
+        t: evaluate_documents(span_model, documents, run=RunOptions(threshold=t)).metrics
+        for t in (0.0, 0.95)
+    }
+    assert expected[0.95].predicted < expected[0.0].predicted  # the threshold matters here
+    confident = lukener.load(trained_luke, device="cpu", threshold=0.95)
+    # Another run option given: the tagger's threshold stays.
+    kept = lukener.evaluate(confident, wnut_small, batch_size=3)
+    assert kept.metrics.to_json() == expected[0.95].to_json()
+    replaced = lukener.evaluate(confident, wnut_small, threshold=0.0)
+    assert replaced.metrics.to_json() == expected[0.0].to_json()
+    # Encoding options apply to a loaded tagger as they do to a checkpoint path.
+    shorter = lukener.evaluate(confident, wnut_small, max_mention_length=2)
+    from_path = lukener.evaluate(trained_luke, wnut_small, max_mention_length=2, threshold=0.95)
+    assert shorter.metrics.to_json() == from_path.metrics.to_json()
+    assert shorter.metrics.unencodable_gold > kept.metrics.unencodable_gold
+
+
 def test_a_sentence_longer_than_the_model_loses_no_span(trained_luke) -> None:
     words = ("Apple opened an office in London with Jane Smith and " * 60).split()
     text = " ".join(words)  # one sentence of ~600 words, far past the 512 subwords
