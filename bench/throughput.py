@@ -365,15 +365,26 @@ def section_markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}: written by bench -->", f"<!-- end of {name} -->"
 
 
+def split_section(text: str, name: str) -> tuple[str, str, str] | None:
+    """``text`` around section ``name``: what comes before it, the section with its
+    markers, and what comes after; None when the section is not there."""
+    start, end = section_markers(name)
+    if start not in text or end not in text:
+        return None
+    before, rest = text.split(start, 1)
+    inside, after = rest.split(end, 1)
+    return before, start + inside + end, after
+
+
 def replace_section(path: Path, name: str, lines: list[str]) -> None:
     """Put ``lines`` between the markers of section ``name`` in ``path`` (added at the end
     the first time), leaving the rest of the file as it is."""
     start, end = section_markers(name)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     block = "\n".join([start, *lines, end])
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
+    parts = split_section(text, name)
+    if parts is not None:
+        text = parts[0] + block + parts[2]
     else:
         text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,12 +392,9 @@ def replace_section(path: Path, name: str, lines: list[str]) -> None:
 
 
 def kept_section(path: Path, name: str) -> list[str]:
-    """Section ``name`` of ``path`` with its markers, or nothing."""
-    start, end = section_markers(name)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if start not in text or end not in text:
-        return []
-    return ["", start + text.split(start, 1)[1].split(end, 1)[0] + end]
+    """Section ``name`` of ``path`` with its markers, after a blank line; or nothing."""
+    parts = split_section(path.read_text(encoding="utf-8") if path.exists() else "", name)
+    return [] if parts is None else ["", parts[1]]
 
 
 def write_results(path: Path, results: dict[str, Any]) -> None:
