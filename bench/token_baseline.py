@@ -34,6 +34,10 @@ def word_tags(example: Example) -> tuple[list[str], list[str]]:
     return [example.text[s:e] for s, e in spans], spans_to_tags(entities, len(spans), "iob2")
 
 
+# SentencePiece's word-start marker as a piece of its own.
+BARE_WORD_START = "\u2581"
+
+
 class _Features(torch.utils.data.Dataset[dict[str, Any]]):
     def __init__(self, items: list[dict[str, Any]]):
         self.items = items
@@ -53,11 +57,21 @@ def _encode(
         for example in document.examples:
             words, tags = word_tags(example)
             encoding = tokenizer(words, is_split_into_words=True, truncation=True, max_length=512)
-            labels, previous = [], None
-            for word_id in encoding.word_ids():
-                first = word_id is not None and word_id != previous
-                labels.append(tag2id[tags[word_id]] if first else -100)
-                previous = word_id
+            tokens = tokenizer.convert_ids_to_tokens(encoding["input_ids"])
+            labels = [-100] * len(tokens)
+            labelled: set[int] = set()
+            word_ids = encoding.word_ids()
+            for position, word_id in enumerate(word_ids):
+                if word_id is None or word_id in labelled:
+                    continue
+                # A SentencePiece tokenizer starts each word with a bare "▁" piece where the
+                # word does not merge with it (every CJK character): the word's tag goes on
+                # its first piece that holds text, so the tag is read from the character.
+                following = position + 1 < len(tokens) and word_ids[position + 1] == word_id
+                if tokens[position] == BARE_WORD_START and following:
+                    continue
+                labels[position] = tag2id[tags[word_id]]
+                labelled.add(word_id)
             features.append({**encoding, "labels": labels})
     return features
 

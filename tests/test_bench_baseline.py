@@ -93,3 +93,43 @@ def test_accuracy_rows_keep_each_encoder_apart() -> None:
     assert rows["minilm"]["test_f1_mean"] == pytest.approx(40.0)
     assert rows["e5"]["test_f1_mean"] == pytest.approx(62.0)
     assert rows["e5"]["grid"] == [1e-4, 2e-4, 4e-4]
+
+
+def test_a_words_tag_goes_on_its_first_piece_with_text() -> None:
+    """With a SentencePiece tokenizer, a CJK character split as a word comes out as a bare
+    "▁" piece and the character: the tag goes on the character, never on the "▁"."""
+
+    class Encoding(dict):
+        def __init__(self, pieces: list[tuple[str, int | None]]):
+            super().__init__(input_ids=list(range(len(pieces))))
+            self.pieces = pieces
+
+        def word_ids(self) -> list[int | None]:
+            return [word for _, word in self.pieces]
+
+    class Tokenizer:
+        def __init__(self) -> None:
+            self.pieces: list[tuple[str, int | None]] = []
+
+        def __call__(self, words: list[str], **_: object) -> Encoding:
+            pieces: list[tuple[str, int | None]] = [("<s>", None)]
+            for index, word in enumerate(words):
+                if word.isascii():
+                    pieces.append(("\u2581" + word, index))
+                else:
+                    pieces += [("\u2581", index), (word, index)]
+            self.pieces = [*pieces, ("</s>", None)]
+            return Encoding(self.pieces)
+
+        def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
+            return [self.pieces[i][0] for i in ids]
+
+    text = "叶老桂 met Ann"
+    words = [(0, 1), (1, 2), (2, 3), (4, 7), (8, 11)]
+    example = Example("e", text, [Entity(0, 3, "PER"), Entity(8, 11, "PER")], words)
+    tags = ["O", "B-PER", "I-PER"]
+    feature = _encode(Tokenizer(), [Document("d", [example])], {t: i for i, t in enumerate(tags)})[
+        0
+    ]
+    # <s> ▁ 叶 ▁ 老 ▁ 桂 ▁met ▁Ann </s>
+    assert feature["labels"] == [-100, -100, 1, -100, 2, -100, 2, 0, 1, -100]
