@@ -177,6 +177,7 @@ def token_run(
     seed: int,
     test: bool = True,
     encoder: str = "minilm",
+    head_learning_rate: float | None = None,
 ) -> dict[str, Any]:
     result, validation_f1 = train_and_score(
         str(encoder_directory(encoder)),
@@ -188,9 +189,11 @@ def token_run(
         rate,
         batch,
         seed,
+        head_learning_rate,
     )
+    head = f"; classifier at {head_learning_rate:g}" if head_learning_rate else ""
     run: dict[str, Any] = {
-        "system": f"BIO token classification ({ENCODER_NAMES[encoder]})",
+        "system": f"BIO token classification ({ENCODER_NAMES[encoder]}{head})",
         "validation_f1": validation_f1,
         "train_seconds": result.seconds,
         "steps": result.steps,
@@ -200,7 +203,8 @@ def token_run(
     return run
 
 
-SYSTEMS = ("span-context", "span-sentences", "token")
+# token-head: the token baseline with its classifier at the span model's head rate.
+SYSTEMS = ("span-context", "span-sentences", "token", "token-head")
 # More TrainOptions for every span run (the GPU script sets bf16 and larger eval batches).
 SPAN_EXTRA: dict[str, Any] = {}
 HEAD_LEARNING_RATE = 1e-2  # the classifier's own rate (bench/results/ablation.md)
@@ -218,8 +222,11 @@ def system_run(
 ) -> dict[str, Any]:
     """One training run of ``system``; the span model always has its classifier at
     :data:`HEAD_LEARNING_RATE`."""
-    if system == "token":
-        run = token_run(splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder)
+    if system in ("token", "token-head"):
+        head = HEAD_LEARNING_RATE if system == "token-head" else None
+        run = token_run(
+            splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder, head
+        )
     else:
         changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE, **SPAN_EXTRA}
         if system == "span-context":

@@ -76,6 +76,29 @@ def _encode(
     return features
 
 
+def head_rate_optimizer(
+    model: Any, rate: float, head_rate: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """The Trainer's AdamW (no decay on biases and LayerNorms) with the classifier at
+    ``head_rate``; the Trainer's schedule scales both rates alike."""
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        head = name.startswith("classifier.")
+        decayed = not (name.endswith(".bias") or "LayerNorm" in name)
+        groups.setdefault((head, decayed), []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": parameters,
+                "lr": head_rate if head else rate,
+                "weight_decay": weight_decay if decayed else 0.0,
+            }
+            for (head, decayed), parameters in groups.items()
+        ],
+        lr=rate,
+    )
+
+
 @torch.inference_mode()
 def predicted_ids(
     model: Any, collator: Any, features: list[dict[str, Any]], batch_size: int = 32
@@ -105,8 +128,12 @@ def train_and_score(
     learning_rate: float,
     batch_size: int,
     seed: int,
+    head_learning_rate: float | None = None,
 ) -> tuple[BaselineResult, float]:
-    """Train on ``train``; return test scores and the validation F1 (for tuning)."""
+    """Train on ``train``; return test scores and the validation F1 (for tuning).
+
+    ``head_learning_rate`` puts the new classifier at a rate of its own, as the span model
+    has it (the Trainer's AdamW otherwise, every parameter at ``learning_rate``)."""
     from seqeval.metrics import f1_score
     from seqeval.scheme import IOB2
     from transformers import (
@@ -141,11 +168,15 @@ def train_and_score(
         train_sampling_strategy="group_by_length",
         dataloader_pin_memory=torch.cuda.is_available(),
     )
+    optimizer = None
+    if head_learning_rate is not None:
+        optimizer = head_rate_optimizer(model, learning_rate, head_learning_rate, 0.01)
     trainer = Trainer(
         model=model,
         args=arguments,
         train_dataset=_Features(_encode(tokenizer, train, tag2id)),
         data_collator=collator,
+        optimizers=(optimizer, None),
     )
     started = time.perf_counter()
     output = trainer.train()

@@ -153,6 +153,29 @@ def test_accuracy_system_run_records_the_token_baseline(monkeypatch: pytest.Monk
     args = argparse.Namespace(epochs=3.0, batch_size=16, encoder="e5", max_context=128)
     run = accuracy.system_run("token", "cluener", {}, Path("unused"), args, 2e-4, 42, False)
     assert len(calls) == 1
-    assert calls[0][-1] == "e5"
+    assert calls[0][-2:] == ("e5", None)  # encoder; the Trainer's one rate
     assert (run["corpus"], run["encoder"], run["seed"]) == ("cluener", "e5", 42)
     assert "max_sequence_length" not in run
+    run = accuracy.system_run("token-head", "ja", {}, Path("unused"), args, 2e-4, 43, False)
+    assert calls[1][-2:] == ("e5", accuracy.HEAD_LEARNING_RATE)
+    assert (run["corpus"], run["system"], run["seed"]) == ("ja", "token-head", 43)
+
+
+def test_token_head_optimizer_puts_the_classifier_at_its_own_rate() -> None:
+    from bench.token_baseline import head_rate_optimizer
+
+    model = BertForTokenClassification(
+        BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                   intermediate_size=16, num_labels=3)
+    )  # fmt: skip
+    optimizer = head_rate_optimizer(model, 2e-4, 1e-2, 0.01)
+    rates = {}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            rates[id(parameter)] = (group["lr"], group["weight_decay"])
+    named = dict(model.named_parameters())
+    assert rates[id(named["classifier.weight"])] == (1e-2, 0.01)
+    assert rates[id(named["classifier.bias"])] == (1e-2, 0.0)
+    assert rates[id(named["bert.embeddings.word_embeddings.weight"])] == (2e-4, 0.01)
+    assert rates[id(named["bert.embeddings.LayerNorm.weight"])] == (2e-4, 0.0)
+    assert len(rates) == len(named)
