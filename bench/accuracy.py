@@ -8,9 +8,14 @@ its train file (bench/e5_encoder.py), meant for ``--encoder e5``.
 
     nox -s bench-accuracy                      # or: python -m bench.accuracy --help
     python -m bench.accuracy --corpora conll2003 --systems span-context,span-sentences,token
-    python -m bench.accuracy --corpora cluener --encoder e5 --systems span-context,token
-    python -m bench.accuracy --corpora ja --encoder e5 --systems span-context,token \
+    python -m bench.accuracy --corpora conll2003,wnut16,ja --systems token-head
+    python -m bench.accuracy --corpora cluener --encoder e5 --systems span-context,token-head
+    python -m bench.accuracy --corpora ja --encoder e5 --systems span-context,token-head \
         --max-context 128
+
+``token-head`` is the token baseline with its classifier at the span model's head rate
+(:data:`HEAD_LEARNING_RATE`); with e5, whose final hidden states are small, the one-rate
+baseline (``token``) predicts no entity at the rates tried.
 
 For each corpus and system: a learning-rate grid at the first seed, scored on validation
 only, extended by halving or doubling until the best rate is inside it; then the picked
