@@ -79,24 +79,12 @@ def _encode(
 def head_rate_optimizer(
     model: Any, rate: float, head_rate: float, weight_decay: float
 ) -> torch.optim.Optimizer:
-    """The Trainer's AdamW (no decay on biases and LayerNorms) with the classifier at
-    ``head_rate``; the Trainer's schedule scales both rates alike."""
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
-    for name, parameter in model.named_parameters():
-        head = name.startswith("classifier.")
-        decayed = not (name.endswith(".bias") or "LayerNorm" in name)
-        groups.setdefault((head, decayed), []).append(parameter)
-    return torch.optim.AdamW(
-        [
-            {
-                "params": parameters,
-                "lr": head_rate if head else rate,
-                "weight_decay": weight_decay if decayed else 0.0,
-            }
-            for (head, decayed), parameters in groups.items()
-        ],
-        lr=rate,
-    )
+    """The Trainer's AdamW (its betas and eps; no decay on biases and LayerNorms) with the
+    classifier at ``head_rate``, grouped as lukener's span trainer groups its parameters;
+    the Trainer's schedule scales both rates alike."""
+    from lukener.tasks.training import parameter_groups
+
+    return torch.optim.AdamW(parameter_groups(model, rate, head_rate, weight_decay), lr=rate)
 
 
 @torch.inference_mode()

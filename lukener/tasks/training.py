@@ -140,6 +140,28 @@ def distributed_backend() -> str | None:
 HEAD_PREFIXES = ("classifier.",)
 
 
+def parameter_groups(
+    model: Any, rate: float, head_rate: float, weight_decay: float
+) -> list[dict[str, Any]]:
+    """AdamW parameter groups: the head (:data:`HEAD_PREFIXES`) at ``head_rate``, the rest at
+    ``rate``; no decay on biases and LayerNorms; frozen parameters left out."""
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        head = name.startswith(HEAD_PREFIXES)
+        decayed = not (name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name)
+        groups.setdefault((head, decayed), []).append(parameter)
+    return [
+        {
+            "params": parameters,
+            "lr": head_rate if head else rate,
+            "weight_decay": weight_decay if decayed else 0.0,
+        }
+        for (head, decayed), parameters in groups.items()
+    ]
+
+
 def build_optimizer(model: Any, options: TrainOptions) -> torch.optim.Optimizer:
     """AdamW as naist-nlp/luke-ner sets it up (betas 0.9/0.98, eps 1e-6, no decay on biases
     and LayerNorms), with the head at ``--head-learning-rate`` when given.
@@ -148,22 +170,8 @@ def build_optimizer(model: Any, options: TrainOptions) -> torch.optim.Optimizer:
     ratio to the encoder's through warmup and decay.
     """
     head_rate = options.head_learning_rate or options.learning_rate
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
-    for name, parameter in model.named_parameters():
-        if not parameter.requires_grad:
-            continue
-        head = name.startswith(HEAD_PREFIXES)
-        decayed = not (name.endswith(".bias") or "LayerNorm" in name or "layer_norm" in name)
-        groups.setdefault((head, decayed), []).append(parameter)
     return torch.optim.AdamW(
-        [
-            {
-                "params": parameters,
-                "lr": head_rate if head else options.learning_rate,
-                "weight_decay": options.weight_decay if decayed else 0.0,
-            }
-            for (head, decayed), parameters in groups.items()
-        ],
+        parameter_groups(model, options.learning_rate, head_rate, options.weight_decay),
         lr=options.learning_rate,
         betas=(0.9, 0.98),
         eps=1e-6,
