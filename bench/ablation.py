@@ -35,6 +35,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "head1e-2+negatives0.5": {"head_learning_rate": 1e-2, "negative_rate": 0.5},
     "context128": {"max_sequence_length": 128},
     "head1e-3+context128": {"head_learning_rate": 1e-3, "max_sequence_length": 128},
+    # Span attention (lukener/modeling/span_attention.py); rows before it existed were "full".
+    "head1e-2+full": {"head_learning_rate": 1e-2, "span_attention": "full"},
+    "head1e-2+one-way": {"head_learning_rate": 1e-2, "span_attention": "one-way"},
+    "head1e-2+isolated": {"head_learning_rate": 1e-2, "span_attention": "isolated"},
+    "head1e-2+context128+full": {
+        "head_learning_rate": 1e-2,
+        "max_sequence_length": 128,
+        "span_attention": "full",
+    },
+    "head1e-2+context128+one-way": {
+        "head_learning_rate": 1e-2,
+        "max_sequence_length": 128,
+        "span_attention": "one-way",
+    },
+    "head1e-2+context128+isolated": {
+        "head_learning_rate": 1e-2,
+        "max_sequence_length": 128,
+        "span_attention": "isolated",
+    },
+    "head1e-2+context128+one-way+negatives1.0": {
+        "head_learning_rate": 1e-2,
+        "max_sequence_length": 128,
+        "span_attention": "one-way",
+        "negative_rate": 1.0,
+    },
 }
 
 

@@ -52,6 +52,7 @@ from lukener.data.corpora import prepare_conll2003, prepare_japanese, prepare_wn
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.data.span_json import iter_span_json
 from lukener.modeling.loading import load_span_model
+from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTION_MODES
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
 from lukener.tasks.options import TrainOptions
@@ -233,7 +234,11 @@ def system_run(
             splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder, head
         )
     else:
-        changes: dict[str, Any] = {"head_learning_rate": HEAD_LEARNING_RATE, **SPAN_EXTRA}
+        changes: dict[str, Any] = {
+            "head_learning_rate": HEAD_LEARNING_RATE,
+            "span_attention": args.span_attention,
+            **SPAN_EXTRA,
+        }
         if system == "span-context":
             if args.max_context:
                 changes["max_sequence_length"] = args.max_context
@@ -244,6 +249,7 @@ def system_run(
         )
         if "max_sequence_length" in changes:
             run["max_sequence_length"] = changes["max_sequence_length"]
+        run["span_attention"] = args.span_attention
     run.update(
         corpus=corpus,
         encoder=args.encoder,
@@ -258,15 +264,22 @@ def system_run(
     return run
 
 
-def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int]:
-    """A run is its corpus, encoder, system, rate and seed (a later record of one replaces
-    it; records without an encoder are MiniLM's)."""
+def attention_of(run: dict[str, Any]) -> str:
+    """The span model's span attention ("-" for token runs); span runs recorded before
+    the setting existed used LUKE's full attention."""
+    return run.get("span_attention", "full") if run["system"].startswith("span") else "-"
+
+
+def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
+    """A run is its corpus, encoder, system, rate, seed and span attention (a later record
+    of one replaces it; records without an encoder are MiniLM's)."""
     return (
         run["corpus"],
         run.get("encoder", "minilm"),
         run["system"],
         float(run["learning_rate"]),
         int(run["seed"]),
+        attention_of(run),
     )
 
 
@@ -287,6 +300,12 @@ def main() -> None:
         default=0,
         help=f"subwords per span-context input (default: {CONLL_CONTEXT} on CoNLL-2003, "
         "else the model's maximum)",
+    )
+    parser.add_argument(
+        "--span-attention",
+        default=ADOPTED_SPAN_ATTENTION,
+        choices=SPAN_ATTENTION_MODES,
+        help="the span model's span attention (default: what lukener gives an adopted encoder)",
     )
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -315,7 +334,8 @@ def main() -> None:
                 system: str = system,
                 data: dict[str, list[Document]] = data,
             ) -> dict[str, Any]:
-                key = (corpus, args.encoder, system, rate, seed)
+                attention = args.span_attention if system.startswith("span") else "-"
+                key = (corpus, args.encoder, system, rate, seed, attention)
                 run = done.get(key)
                 work = work_root / corpus / args.encoder / system / f"{rate:g}-{seed}"
                 if run is not None and (not test or "test" in run):
@@ -381,11 +401,11 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per corpus and system: the rate with the best validation F1 at the first
     seed, with the test scores of every seed at that rate."""
     rows = []
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for run in runs:
-        key = (run["corpus"], run.get("encoder", "minilm"), run["system"])
+        key = (run["corpus"], run.get("encoder", "minilm"), run["system"], attention_of(run))
         groups.setdefault(key, []).append(run)
-    for (corpus, encoder, system), group in groups.items():
+    for (corpus, encoder, system, attention), group in groups.items():
         first_seed = min(r["seed"] for r in group)
         # Sorted by rate: ties go to the lowest rate, as in main().
         grid = sorted(
@@ -404,6 +424,7 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "corpus": corpus,
                 "encoder": encoder,
                 "system": system,
+                "span_attention": attention,
                 "system_name": best["system_name"],
                 "context": system == "span-context",
                 "learning_rate": rate,
@@ -445,17 +466,17 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
         "",
         (
-            "| corpus | encoder | system | context | lr (grid) | validation F1 "
-            "| test F1 mean ± std | test F1 per seed | train time |"
+            "| corpus | encoder | system | span attention | context | lr (grid) "
+            "| validation F1 | test F1 mean ± std | test F1 per seed | train time |"
         ),
-        "| --- | --- | --- | --- | --- | ---: | ---: | --- | ---: |",
+        "| --- | --- | --- | --- | --- | --- | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
         per_seed = ", ".join(f"{100 * t['f1']:.2f}" for t in row["test"])
         grid = ", ".join(f"{r:g}" for r in row["grid"])
         lines.append(
             f"| {row['corpus']} | {row['encoder']} | {row['system']} | "
-            f"{'yes' if row['context'] else 'no'} | "
+            f"{row['span_attention']} | {'yes' if row['context'] else 'no'} | "
             f"{row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
             f"{row['test_f1_mean']:.2f} ± {row['test_f1_std']:.2f} | {per_seed} | "
             f"{statistics.mean(row['train_seconds']):.0f} s |"

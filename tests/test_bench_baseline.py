@@ -95,6 +95,28 @@ def test_accuracy_rows_keep_each_encoder_apart() -> None:
     assert rows["e5"]["grid"] == [1e-4, 2e-4, 4e-4]
 
 
+def test_accuracy_rows_keep_each_span_attention_apart() -> None:
+    """Span runs with another span attention make their own row; a span record written
+    before the setting existed counts as LUKE's full attention."""
+    from bench.accuracy import picked_rows, run_key
+
+    def run(rate: float, seed: int, validation: float, **extra: object) -> dict:
+        return {
+            "corpus": "conll2003", "system": "span-context", "system_name": "x",
+            "learning_rate": rate, "seed": seed, "validation_f1": validation,
+            "test": {"precision": validation, "recall": validation, "f1": validation},
+            "train_seconds": 1.0, "steps": 2, "epochs": 3.0, "batch_size": 16, **extra,
+        }  # fmt: skip
+
+    old = run(2e-4, 42, 0.50)
+    new = run(2e-4, 42, 0.56, span_attention="isolated")
+    assert run_key(old)[-1] == "full"
+    assert run_key(old) != run_key(new)
+    rows = {row["span_attention"]: row for row in picked_rows([old, new])}
+    assert rows["full"]["test_f1_mean"] == pytest.approx(50.0)
+    assert rows["isolated"]["test_f1_mean"] == pytest.approx(56.0)
+
+
 def test_a_words_tag_goes_on_its_first_piece_with_text() -> None:
     """With a SentencePiece tokenizer, a CJK character split as a word comes out as a bare
     "▁" piece and the character: the tag goes on the character, never on the "▁"."""
@@ -150,7 +172,9 @@ def test_accuracy_system_run_records_the_token_baseline(monkeypatch: pytest.Monk
         return {"system": "BIO token classification (x)", "validation_f1": 0.5}
 
     monkeypatch.setattr(accuracy, "token_run", token_run)
-    args = argparse.Namespace(epochs=3.0, batch_size=16, encoder="e5", max_context=128)
+    args = argparse.Namespace(
+        epochs=3.0, batch_size=16, encoder="e5", max_context=128, span_attention="one-way"
+    )
     run = accuracy.system_run("token", "cluener", {}, Path("unused"), args, 2e-4, 42, False)
     assert len(calls) == 1
     assert calls[0][-2:] == ("e5", None)  # encoder; the Trainer's one rate

@@ -59,7 +59,7 @@ def test_train_writes_a_model_card_and_takes_the_switches(
         "--output-dir", output, "--epochs", "1", "--batch-size", "8",
         "--trainer-arg", "max_grad_norm=1.0", "--trainer-arg", "lr_scheduler_type=cosine",
         "--no-document-context", "--no-span-chunking", "--language", "en",
-        "--label-map", "company=organization",
+        "--label-map", "company=organization", "--span-attention", "one-way",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     encoding = json.loads((output / "lukener.json").read_text())["encoding"]
@@ -68,6 +68,7 @@ def test_train_writes_a_model_card_and_takes_the_switches(
     config = json.loads((output / "config.json").read_text())
     assert "organization" in config["label2id"]
     assert "company" not in config["label2id"]
+    assert config["span_attention"] == "one-way"  # pretrained LUKE's "full", as asked
     card = (output / "README.md").read_text()
     header, body = card.split("---\n")[1], card.split("---\n", 2)[2]
     assert 'language:\n- "en"' in header
@@ -78,6 +79,8 @@ def test_train_writes_a_model_card_and_takes_the_switches(
     assert "| TrainingArguments.max_grad_norm | `1.0` |" in body
     assert "| TrainingArguments.lr_scheduler_type | `cosine` |" in body
     assert "LukeForEntitySpanClassification.from_pretrained" in body
+    assert "| span attention | `one-way` |" in body
+    assert "transformers' own forward does not apply that" in body
     metrics = json.loads((output / "metrics.json").read_text())
     assert f"{100 * metrics['micro']['f1']:.2f} |" in body
     # The upload would send the model, tokenizer, settings and card, not lukener's
@@ -117,11 +120,24 @@ def test_predict_overrides_document_context(invoke, trained_luke, wnut_small, tm
                   "--document-context").exit_code == 0  # fmt: skip
 
 
+def test_unknown_span_attention_is_one_clear_error(invoke, tiny_luke, wnut_small, tmp_path):
+    result = invoke(
+        "train", "--train", wnut_small, "--model", tiny_luke, "--output-dir", tmp_path / "x",
+        "--span-attention", "sideways",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "--span-attention: span attention must be one of full, one-way, isolated" in (
+        result.stderr
+    )
+    assert not (tmp_path / "x" / "config.json").exists()
+
+
+@pytest.mark.parametrize("span_attention", ["full", "isolated"])
 def test_packed_training_matches_the_padded_forward(
-    invoke, tiny_luke, wnut_small, tmp_path, monkeypatch
+    invoke, tiny_luke, wnut_small, tmp_path, monkeypatch, span_attention
 ):
     """`lukener train` runs the packed forward; with dropout off, its losses step by step
-    are transformers' padded forward's."""
+    are transformers' padded forward's (whose fused attention applies the span attention)."""
     import shutil
 
     from lukener.modeling import packed_inference
@@ -145,7 +161,8 @@ def test_packed_training_matches_the_padded_forward(
         result = invoke(
             "train", "--train", wnut_small, "--model", model, "--output-dir", output,
             "--max-steps", "4", "--batch-size", "8", "--learning-rate", "1e-3",
-            "--logging-steps", "1", "--warmup-ratio", "0", *extra,
+            "--logging-steps", "1", "--warmup-ratio", "0", "--span-attention", span_attention,
+            *extra,
         )  # fmt: skip
         assert result.exit_code == 0, result.output
         log = [json.loads(x) for x in (output / "training_log.jsonl").read_text().splitlines()]

@@ -16,6 +16,7 @@ import torch
 from lukener.errors import LukenerError
 from lukener.modeling.checkpoints import first_line, load_config, load_tokenizer
 from lukener.modeling.luke_layout import ENTITY_AWARE_QUERIES, SHARED_LAYER_WEIGHTS
+from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION
 from lukener.spans.settings import EncodingSettings, save_settings
 
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = ("bert", "roberta", "xlm-roberta", "camembert", "electra")
@@ -98,7 +99,7 @@ def _luke_config(
         if num_labels < 1:
             raise LukenerError(f"num_labels must be at least 1, not {num_labels}")
         labels["num_labels"] = num_labels
-    return LukeConfig(
+    config = LukeConfig(
         vocab_size=int(source.vocab_size),
         entity_vocab_size=len(ENTITY_VOCAB),
         hidden_size=int(source.hidden_size),
@@ -120,6 +121,9 @@ def _luke_config(
         eos_token_id=_special_id(tokenizer, "eos_token_id", "sep_token_id"),
         **labels,
     )
+    # The encoder never saw spans in its input: its words must not read them.
+    config.span_attention = ADOPTED_SPAN_ATTENTION
+    return config
 
 
 def _map_weights(

@@ -21,8 +21,14 @@ from torch import nn
 from transformers.models.luke.modeling_luke import LukeSelfAttention
 
 from lukener.modeling.luke_layout import AttentionParts, attention_parts, attention_problems
+from lukener.modeling.span_attention import (
+    SPAN_ATTENTION_MODES,
+    allowed_attention,
+    restrict_additive_mask,
+    span_attention_of,
+)
 
-__all__ = ["FusedLukeSelfAttention", "install_fused_attention"]
+__all__ = ["FusedLukeSelfAttention", "install_fused_attention", "set_span_attention"]
 
 SelfAttentionOutput = (
     tuple[torch.Tensor, torch.Tensor | None]
@@ -34,7 +40,12 @@ class FusedLukeSelfAttention(LukeSelfAttention):
     """``LukeSelfAttention`` computing the same result with one SDPA call per layer.
 
     Same parameters, names and outputs as the original; installed by swapping ``__class__``.
+    It also applies the model's span attention (span_attention.py), which
+    :func:`install_fused_attention` copies to ``span_attention``: the original class has no
+    such restriction.
     """
+
+    span_attention = "full"
 
     def forward(
         self,
@@ -43,6 +54,15 @@ class FusedLukeSelfAttention(LukeSelfAttention):
         attention_mask: torch.Tensor | None = None,
         output_attentions: bool = False,
     ) -> SelfAttentionOutput:
+        if entity_hidden_states is not None:
+            length = word_hidden_states.size(1) + entity_hidden_states.size(1)
+            allowed = allowed_attention(
+                self.span_attention, word_hidden_states.size(1), length, word_hidden_states.device
+            )
+            if allowed is not None:
+                attention_mask = restrict_additive_mask(
+                    attention_mask, allowed, word_hidden_states.dtype
+                )
         # SDPA returns no attention weights, and it reads a boolean mask as "may attend" where
         # the original adds any mask to the scores: leave both cases to the original code.
         if output_attentions or not _is_additive_mask(attention_mask, word_hidden_states.dtype):
@@ -166,4 +186,27 @@ def install_fused_attention(model: nn.Module) -> int:
         return 0
     for module in targets:
         module.__class__ = FusedLukeSelfAttention
+    set_span_attention(model, span_attention_of(getattr(model, "config", None)))
     return len(targets)
+
+
+def set_span_attention(model: nn.Module, mode: str) -> None:
+    """Give ``model`` the span attention ``mode`` (span_attention.py), in its config (saved
+    with it) and in every fused attention module. A mode other than ``full`` needs the fused
+    modules: the original attention cannot apply it."""
+    if mode not in SPAN_ATTENTION_MODES:
+        raise ValueError(
+            f"span attention must be one of {', '.join(SPAN_ATTENTION_MODES)}, not {mode!r}"
+        )
+    modules = [m for m in model.modules() if isinstance(m, LukeSelfAttention)]
+    if mode != "full" and any(type(m) is not FusedLukeSelfAttention for m in modules):
+        raise ValueError(
+            f"span attention {mode!r} needs lukener's fused attention, which this "
+            "transformers version's LUKE layout does not allow (see luke_layout.py)"
+        )
+    config = getattr(model, "config", None)
+    if config is not None:
+        config.span_attention = mode
+    for module in modules:
+        if isinstance(module, FusedLukeSelfAttention):
+            module.span_attention = mode

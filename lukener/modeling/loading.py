@@ -12,6 +12,7 @@ from lukener.errors import LukenerError
 from lukener.modeling.adoption import adopt_encoder
 from lukener.modeling.checkpoints import first_line, load_config, load_tokenizer
 from lukener.modeling.fused_attention import install_fused_attention
+from lukener.modeling.span_attention import span_attention_of
 from lukener.spans.settings import SETTINGS_FILE, EncodingSettings, load_settings_file
 
 NON_ENTITY_LABEL = "O"
@@ -90,8 +91,7 @@ def load_span_model(
                 f"train one from it first (lukener train --model {name_or_path} ...)"
             )
         adopted = _adopted_span_model(name_or_path, labels, overrides, device)
-        if fused_attention:
-            install_fused_attention(adopted.model)
+        _install_attention(adopted.model, fused_attention, name_or_path)
         return adopted
     tokenizer = load_tokenizer(name_or_path)
 
@@ -132,9 +132,22 @@ def load_span_model(
     settings = _settings(config, saved, overrides, name_or_path)
     mask_id, pad_id = entity_special_ids(tokenizer, saved)
     model = cast(Any, model).to(_device(device))
-    if fused_attention:
-        install_fused_attention(model)
+    _install_attention(model, fused_attention, name_or_path)
     return SpanModel(model, tokenizer, settings, id2label, mask_id, pad_id, name_or_path, notes)
+
+
+def _install_attention(model: Any, fused_attention: bool, name_or_path: str) -> None:
+    """The fused attention; required (not only faster) when the model's span attention is
+    not LUKE's full one, which transformers' own attention cannot apply."""
+    mode = span_attention_of(model.config)
+    installed = install_fused_attention(model) if fused_attention else 0
+    if mode != "full" and not installed:
+        raise LukenerError(
+            f"{name_or_path!r} was trained with span attention {mode!r}, which needs lukener's "
+            "fused attention"
+            + ("" if fused_attention else " (it was turned off)")
+            + ": this transformers version's LUKE layout does not allow it (see luke_layout.py)"
+        )
 
 
 def _onnx_span_model(

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from lukener.modeling.luke_layout import AttentionParts, LayerParts, span_model_parts
+from lukener.modeling.span_attention import allowed_attention, span_attention_of
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -43,7 +44,9 @@ class _Packing:
     rows: torch.Tensor  # (packed rows,) index into the flattened (inputs * length) layout
     inputs: int
     length: int
-    key_mask: torch.Tensor  # (inputs, 1, 1, length) bool: may be attended to
+    # bool, may be attended to: (inputs, 1, 1, length), or (inputs, 1, length, length) when
+    # the model's span attention restricts who sees what (span_attention.py)
+    key_mask: torch.Tensor
 
 
 class PackedSpanClassifier:
@@ -81,7 +84,12 @@ class PackedSpanClassifier:
             span_ids, entity_position_ids[entity_real][None], torch.zeros_like(span_ids)
         )
         hidden = torch.cat([words[word_real], spans[0]])
-        packing = _packing(word_real, entity_real, entity_attention_mask.bool())
+        packing = _packing(
+            word_real,
+            entity_real,
+            entity_attention_mask.bool(),
+            span_attention_of(self.model.config),
+        )
 
         # Packed word row of each span's start and end word: words are a prefix of each input.
         word_counts = word_real.sum(dim=1)
@@ -111,16 +119,20 @@ class PackedSpanClassifier:
 
 
 def _packing(
-    word_real: torch.Tensor, entity_real: torch.Tensor, entity_attended: torch.Tensor
+    word_real: torch.Tensor,
+    entity_real: torch.Tensor,
+    entity_attended: torch.Tensor,
+    span_attention: str = "full",
 ) -> _Packing:
     inputs, word_length = word_real.shape
     length = word_length + entity_real.size(1)
     flat = torch.arange(inputs * length, device=word_real.device).view(inputs, length)
     rows = torch.cat([flat[:, :word_length][word_real], flat[:, word_length:][entity_real]])
-    key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)
-    return _Packing(
-        int(word_real.sum()), rows, inputs, length, key_mask[:, None, None, :].contiguous()
-    )
+    key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)[:, None, None, :]
+    allowed = allowed_attention(span_attention, word_length, length, word_real.device)
+    if allowed is not None:
+        key_mask = key_mask & allowed[None, None]
+    return _Packing(int(word_real.sum()), rows, inputs, length, key_mask.contiguous())
 
 
 def _layer(

@@ -18,6 +18,7 @@ from lukener.modeling.luke_layout import layout_problems, layout_report
 from lukener.modeling.onnx_export import OnnxSpanClassifier
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.modeling.quantization import QUANTIZATIONS, quantize_int8, quiet
+from lukener.modeling.span_attention import span_attention_of
 from lukener.spans.batching import ChunkCollator, plan_batches
 from lukener.spans.decoding import ScoredSpan, decode_spans
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
@@ -98,6 +99,11 @@ class Predictor:
                 raise LukenerError("--onnx runs the exported fp32 graph as it is")
             forward = OnnxSpanClassifier(span_model.onnx_path, self.threads)
         elif problems:
+            if span_attention_of(span_model.model.config) != "full":
+                raise LukenerError(
+                    "this model's span attention needs lukener's own forward, which this "
+                    "transformers version's LUKE layout does not allow: " + layout_report(problems)
+                )
             # Same results through transformers' own forward, only slower.
             warnings.warn(layout_report(problems), RuntimeWarning, stacklevel=2)
             forward = _PlainSpanClassifier(span_model.model)

@@ -117,6 +117,7 @@ def model_card(
         "With transformers alone (you build the candidate spans: character offsets of every",
         "span to classify, as `LukeTokenizer`'s `entity_spans`):",
         "",
+        *_attention_warning(hyperparameters.get("span attention", "full")),
         "```python",
         "from transformers import AutoTokenizer, LukeForEntitySpanClassification",
         "",
@@ -126,6 +127,17 @@ def model_card(
         "",
     ]
     return "\n".join(header) + "\n\n" + "\n".join(lines)
+
+
+def _attention_warning(mode: str) -> list[str]:
+    if mode == "full":
+        return []
+    return [
+        f"This model was trained with span attention `{mode}` (config `span_attention`): its",
+        "words do not attend to the spans. transformers' own forward does not apply that and",
+        "gives other logits; lukener does.",
+        "",
+    ]
 
 
 def upload_plan(directory: str | Path) -> list[str]:

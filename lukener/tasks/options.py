@@ -206,6 +206,15 @@ class TrainOptions:
             flags=("--document-context/--no-document-context",),
         ),
     ] = True
+    span_attention: Annotated[
+        str | None,
+        Option(
+            "What words and spans attend to (saved with the checkpoint): full (LUKE's: "
+            "everything), one-way (words do not see the spans) or isolated (also each span "
+            "sees only the words and itself). Default: the model's own; isolated for an "
+            "encoder adopted as LUKE.",
+        ),
+    ] = None
     span_chunking: Annotated[
         bool,
         Option(

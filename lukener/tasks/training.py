@@ -20,10 +20,12 @@ from lukener.data.documents import Document
 from lukener.errors import LukenerError
 from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.checkpoints import first_line
+from lukener.modeling.fused_attention import set_span_attention
 from lukener.modeling.legacy_tokenizer_files import write_legacy_tokenizer_files
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.modeling.luke_layout import layout_problems
 from lukener.modeling.packed_inference import PackedSpanClassifier
+from lukener.modeling.span_attention import span_attention_of
 from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
 from lukener.spans.metrics import Metrics
 from lukener.spans.settings import save_settings
@@ -372,6 +374,11 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         },
         device="cpu",  # the Trainer places the model
     )
+    if options.span_attention is not None:
+        try:
+            set_span_attention(span_model.model, options.span_attention)
+        except ValueError as error:
+            raise LukenerError(f"--span-attention: {error}") from None
     label2id = {label: i for i, label in span_model.id2label.items()}
     encoder = SpanEncoder(
         span_model.tokenizer, span_model.settings, label2id, options.negative_rate, options.seed
@@ -512,6 +519,7 @@ def card_for(
         "weight decay": options.weight_decay,
         "warmup ratio": options.warmup_ratio,
         "negative span rate": options.negative_rate,
+        "span attention": span_attention_of(span_model.model.config),
         "seed": options.seed,
         **{f"TrainingArguments.{k}": v for k, v in extra_arguments.items()},
     }
