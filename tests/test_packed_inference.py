@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from lukener.modeling.packed_inference import PackedSpanClassifier
-from tests.luke_inputs import ENTITIES, TOLERANCE, span_inputs, span_models
+from tests.luke_inputs import (
+    ENTITIES,
+    TOLERANCE,
+    assert_packed_training_matches,
+    span_inputs,
+    span_models,
+)
 
 
 def reference_logits(model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -161,30 +167,7 @@ def test_training_loss_and_every_gradient_match_transformers(fused: bool) -> Non
     models = span_models()
     reference = _no_dropout(copy.deepcopy(models[0]))
     packed_model = _no_dropout(copy.deepcopy(models[1] if fused else models[0]))
-    inputs = span_inputs()
-    real = real_spans(inputs)
-    generator = torch.Generator().manual_seed(3)
-    labels = torch.randint(0, reference.config.num_labels, real.shape, generator=generator)
-    labels[~real] = -100
-
-    expected = reference(**inputs, labels=labels).loss
-    expected.backward()
-    logits = PackedSpanClassifier(packed_model)(**inputs)
-    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))
-    loss.backward()
-
-    torch.testing.assert_close(loss, expected, **TOLERANCE)
-    reference_grads = dict(reference.named_parameters())
-    compared = 0
-    for name, parameter in packed_model.named_parameters():
-        twin = reference_grads.get(name)
-        if twin is None or twin.grad is None:
-            # Fused attention keeps its own joined weights; they get no gradient of their own.
-            continue
-        assert parameter.grad is not None, name
-        torch.testing.assert_close(parameter.grad, twin.grad, **TOLERANCE, msg=name)
-        compared += 1
-    assert compared >= len(list(reference.parameters())) - 8
+    loss = assert_packed_training_matches(reference, packed_model)
     assert loss.item() > 0
 
 
