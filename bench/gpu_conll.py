@@ -23,9 +23,10 @@ from typing import Any
 import torch
 
 from bench import accuracy
+from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTION_MODES
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -36,7 +37,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("bench/results/gpu-conll.json"))
-    args = parser.parse_args()
+    parser.add_argument(
+        "--span-attention",
+        default=ADOPTED_SPAN_ATTENTION,
+        choices=SPAN_ATTENTION_MODES,
+        help="the span model's span attention (default: what lukener gives an adopted encoder)",
+    )
+    # What accuracy.system_run reads besides: MiniLM, and the context set in main().
+    parser.set_defaults(encoder="minilm", max_context=0)
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     if args.smoke:
         accuracy.CONLL_TRAIN_DOCUMENTS, accuracy.CONLL_VALIDATION_DOCUMENTS = 2, 1
         args.epochs = 0.1

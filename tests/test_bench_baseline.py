@@ -203,3 +203,23 @@ def test_token_head_optimizer_puts_the_classifier_at_its_own_rate() -> None:
     assert rates[id(named["bert.embeddings.word_embeddings.weight"])] == (2e-4, 0.01)
     assert rates[id(named["bert.embeddings.LayerNorm.weight"])] == (2e-4, 0.0)
     assert len(rates) == len(named)
+
+
+def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench.gpu_conll's arguments carry everything accuracy.system_run reads."""
+    from pathlib import Path
+
+    from bench import accuracy, gpu_conll
+
+    seen: dict = {}
+
+    def span_model_run(*args: object, **changes: object) -> dict:
+        seen.update(changes)
+        return {"system": "lukener span (x)", "validation_f1": 0.5}
+
+    monkeypatch.setattr(accuracy, "span_model_run", span_model_run)
+    args = gpu_conll.arguments().parse_args([])
+    run = accuracy.system_run(
+        "span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False
+    )
+    assert seen["span_attention"] == run["span_attention"] == "isolated"
