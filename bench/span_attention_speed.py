@@ -1,0 +1,47 @@
+"""Predict time of one checkpoint under LUKE's full span attention and under ``isolated``.
+
+    python -m bench.span_attention_speed --checkpoint runs/demo/model --data data/wnut16/test.jsonl
+
+The two modes give other logits (the checkpoint was trained with one of them); this times
+only the cost of the per-query mask (span_attention.py) in packed inference. Rounds
+alternate between the modes; the ratio is of the best round of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from lukener.data.documents import read_jsonl
+from lukener.modeling.fused_attention import set_span_attention
+from lukener.modeling.loading import load_span_model
+from lukener.tasks.inference import Predictor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--checkpoint", default="runs/demo/model")
+    parser.add_argument("--data", default="data/wnut16/test.jsonl")
+    parser.add_argument("--documents", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    span_model = load_span_model(args.checkpoint)
+    documents = list(read_jsonl(args.data))[: args.documents]
+    times: dict[str, list[float]] = {"full": [], "isolated": []}
+    for mode in ["full", "isolated"] * args.rounds:
+        set_span_attention(span_model.model, mode)
+        predictor = Predictor(span_model)
+        started = time.perf_counter()
+        for _ in predictor.predict(documents):
+            pass
+        times[mode].append(time.perf_counter() - started)
+    print({mode: [round(t, 2) for t in seconds] for mode, seconds in times.items()})
+    print(f"isolated / full (best rounds): {min(times['isolated']) / min(times['full']):.3f}")
+
+
+if __name__ == "__main__":
+    main()
