@@ -4,6 +4,7 @@ themselves; the same in every forward path, and kept with the checkpoint."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,10 @@ def test_pretrained_luke_keeps_full_attention_and_a_checkpoint_keeps_its_mode(
     assert all(m.span_attention == "isolated" for m in layers)
     with pytest.raises(LukenerError, match="fused attention"):
         load_span_model(str(tmp_path), fused_attention=False)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "span_attention": "sideways"}))
+    with pytest.raises(LukenerError, match=r"config\.json: span_attention must be one of"):
+        load_span_model(str(tmp_path))
 
 
 def test_onnx_graph_applies_the_mode(tmp_path: Path) -> None:

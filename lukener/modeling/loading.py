@@ -139,7 +139,10 @@ def load_span_model(
 def _install_attention(model: Any, fused_attention: bool, name_or_path: str) -> None:
     """The fused attention; required (not only faster) when the model's span attention is
     not LUKE's full one, which transformers' own attention cannot apply."""
-    mode = span_attention_of(model.config)
+    try:
+        mode = span_attention_of(model.config)
+    except ValueError as error:
+        raise LukenerError(f"{name_or_path!r}, config.json: {error}") from None
     installed = install_fused_attention(model) if fused_attention else 0
     if mode != "full" and not installed:
         raise LukenerError(

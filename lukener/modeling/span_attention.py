@@ -27,6 +27,7 @@ __all__ = [
     "ADOPTED_SPAN_ATTENTION",
     "SPAN_ATTENTION_MODES",
     "allowed_attention",
+    "restrict_additive_mask",
     "span_attention_of",
 ]
 
