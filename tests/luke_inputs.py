@@ -77,6 +77,14 @@ def span_inputs() -> dict[str, torch.Tensor]:
     }
 
 
+def without_dropout(model: Any) -> Any:
+    """``model`` in train mode with every dropout off (its computation is then exact)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return model.train()
+
+
 def assert_packed_training_matches(reference: Any, packed_model: Any) -> torch.Tensor:
     """Train-mode loss and every gradient of lukener's packed forward equal transformers'
     padded forward and backward on :func:`span_inputs` (pass both models with dropout

@@ -15,6 +15,7 @@ from tests.luke_inputs import (
     assert_packed_training_matches,
     span_inputs,
     span_models,
+    without_dropout,
 )
 
 
@@ -151,13 +152,6 @@ def test_bf16_autocast_runs_close_to_fp32() -> None:
     torch.testing.assert_close(low[real].float(), expected[real], atol=0.1, rtol=0.05)
 
 
-def _no_dropout(model: Any) -> Any:
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    return model.train()
-
-
 @pytest.mark.parametrize("fused", [False, True])
 def test_training_loss_and_every_gradient_match_transformers(fused: bool) -> None:
     """Packed training: the same loss and gradients as transformers' forward and backward
@@ -165,8 +159,8 @@ def test_training_loss_and_every_gradient_match_transformers(fused: bool) -> Non
     import copy
 
     models = span_models()
-    reference = _no_dropout(copy.deepcopy(models[0]))
-    packed_model = _no_dropout(copy.deepcopy(models[1] if fused else models[0]))
+    reference = without_dropout(copy.deepcopy(models[0]))
+    packed_model = without_dropout(copy.deepcopy(models[1] if fused else models[0]))
     loss = assert_packed_training_matches(reference, packed_model)
     assert loss.item() > 0
 

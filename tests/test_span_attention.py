@@ -20,6 +20,7 @@ from tests.luke_inputs import (
     assert_packed_training_matches,
     span_inputs,
     span_models,
+    without_dropout,
 )
 
 
@@ -103,12 +104,7 @@ def test_every_forward_path_agrees(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["one-way", "isolated"])
 def test_packed_training_gradients_match_the_padded_forward(mode: str) -> None:
-    reference, packed_model = with_mode(mode), with_mode(mode)
-    for model in (reference, packed_model):
-        for module in model.modules():
-            if isinstance(module, torch.nn.Dropout):
-                module.p = 0.0
-        model.train()
+    reference, packed_model = without_dropout(with_mode(mode)), without_dropout(with_mode(mode))
     assert assert_packed_training_matches(reference, packed_model).item() > 0
 
 
