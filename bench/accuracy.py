@@ -270,6 +270,16 @@ def attention_of(run: dict[str, Any]) -> str:
     return run.get("span_attention", "full") if run["system"].startswith("span") else "-"
 
 
+def add_span_attention_argument(parser: argparse.ArgumentParser) -> None:
+    """``--span-attention``, read by :func:`system_run` for the span systems."""
+    parser.add_argument(
+        "--span-attention",
+        default=ADOPTED_SPAN_ATTENTION,
+        choices=SPAN_ATTENTION_MODES,
+        help="the span model's span attention (default: what lukener gives an adopted encoder)",
+    )
+
+
 def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
     """A run is its corpus, encoder, system, rate, seed and span attention (a later record
     of one replaces it; records without an encoder are MiniLM's)."""
@@ -301,12 +311,7 @@ def main() -> None:
         help=f"subwords per span-context input (default: {CONLL_CONTEXT} on CoNLL-2003, "
         "else the model's maximum)",
     )
-    parser.add_argument(
-        "--span-attention",
-        default=ADOPTED_SPAN_ATTENTION,
-        choices=SPAN_ATTENTION_MODES,
-        help="the span model's span attention (default: what lukener gives an adopted encoder)",
-    )
+    add_span_attention_argument(parser)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rates", default="1e-4,2e-4,4e-4", help="first grid")

@@ -23,7 +23,6 @@ from typing import Any
 import torch
 
 from bench import accuracy
-from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTION_MODES
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -37,12 +36,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("bench/results/gpu-conll.json"))
-    parser.add_argument(
-        "--span-attention",
-        default=ADOPTED_SPAN_ATTENTION,
-        choices=SPAN_ATTENTION_MODES,
-        help="the span model's span attention (default: what lukener gives an adopted encoder)",
-    )
+    accuracy.add_span_attention_argument(parser)
     # What accuracy.system_run reads besides: MiniLM, and the context set in main().
     parser.set_defaults(encoder="minilm", max_context=0)
     return parser
