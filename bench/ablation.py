@@ -54,6 +54,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "max_sequence_length": 128,
         "span_attention": "isolated",
     },
+    "head1e-2+inside": {"head_learning_rate": 1e-2, "span_attention": "inside"},
+    "head1e-2+context128+inside": {
+        "head_learning_rate": 1e-2,
+        "max_sequence_length": 128,
+        "span_attention": "inside",
+    },
     "head1e-2+context128+one-way+negatives1.0": {
         "head_learning_rate": 1e-2,
         "max_sequence_length": 128,
@@ -96,7 +102,8 @@ def main() -> None:
         for name in args.variants.split(","):
             work = root / name
             work.mkdir(parents=True)
-            changes = dict(VARIANTS[name])
+            # Variants that name no span attention are the rows from before it existed.
+            changes = {"span_attention": "full", **VARIANTS[name]}
             epochs = float(changes.pop("epochs", args.epochs))
             run = span_model_run(
                 splits, work, epochs, args.learning_rate, args.batch_size, args.seed, **changes

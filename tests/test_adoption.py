@@ -388,7 +388,7 @@ def test_save_and_reload(sources: dict[str, Path], tmp_path: Path):
     assert (span_model.entity_mask_id, span_model.entity_pad_id) == (MASK, PAD)
     assert span_model.settings.max_sequence_length == MAX_POSITIONS
     # The adopted encoder never saw spans: its words do not attend to them.
-    assert span_model.model.config.span_attention == "isolated"
+    assert span_model.model.config.span_attention == "inside"
 
 
 def test_adopted_encoder_saves_and_reloads_as_luke_model(sources: dict[str, Path], tmp_path: Path):

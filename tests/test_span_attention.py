@@ -14,7 +14,7 @@ import torch
 from lukener.errors import LukenerError
 from lukener.modeling.fused_attention import set_span_attention
 from lukener.modeling.packed_inference import PackedSpanClassifier
-from lukener.modeling.span_attention import allowed_attention, span_attention_of
+from lukener.modeling.span_attention import allowed_attention, inside_words, span_attention_of
 from tests.luke_inputs import (
     TOLERANCE,
     assert_packed_training_matches,
@@ -55,6 +55,38 @@ def test_allowed_attention_blocks() -> None:
     assert isolated.int().tolist() == [[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 0, 1]]
 
 
+def test_inside_spans_see_only_their_own_words() -> None:
+    positions = torch.tensor([[[1, 2, -1], [0, -1, -1], [-1, -1, -1]]])
+    assert inside_words(positions, 4).int().tolist() == [
+        [[0, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 1]]  # a padding span keeps every word
+    ]
+
+
+def test_inside_span_state_reads_only_its_words() -> None:
+    """With ``inside``, changing a word outside a span leaves the span's first-layer state as
+    it was; under ``isolated`` it changes (the span reads every word)."""
+    inputs = span_inputs()
+    positions = inputs["entity_position_ids"][0, 0]
+    words = range(int(inputs["attention_mask"][0].sum()))
+    outside = max(set(words) - set(positions[positions >= 0].tolist()))
+    changed = {**inputs, "input_ids": inputs["input_ids"].clone()}
+    changed["input_ids"][0, outside] = changed["input_ids"][0, outside] % 97 + 3
+
+    def first_layer_span(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        with torch.no_grad():
+            luke_inputs = {
+                k: v for k, v in batch.items() if k not in ("entity_start_positions",
+                                                             "entity_end_positions")
+            }  # fmt: skip
+            states = model.luke(**luke_inputs, output_hidden_states=True).entity_hidden_states[1]
+        return states[0, 0]
+
+    for mode, same in (("inside", True), ("isolated", False)):
+        model = with_mode(mode).eval()
+        before, after = first_layer_span(model, inputs), first_layer_span(model, changed)
+        assert torch.allclose(before, after, atol=1e-6) is same, mode
+
+
 def test_one_way_words_are_the_encoders_own() -> None:
     """With one-way attention the word states are those of the same model fed no spans."""
     model = with_mode("one-way")
@@ -86,7 +118,7 @@ def test_isolated_span_logits_do_not_depend_on_the_other_spans() -> None:
     )
 
 
-@pytest.mark.parametrize("mode", ["one-way", "isolated"])
+@pytest.mark.parametrize("mode", ["one-way", "isolated", "inside"])
 def test_every_forward_path_agrees(mode: str) -> None:
     """Fused SDPA, transformers' own attention code (with the restricted mask, reached through
     output_attentions) and packed inference give the same logits; they differ from full."""
@@ -102,7 +134,7 @@ def test_every_forward_path_agrees(mode: str) -> None:
     assert not torch.allclose(full[real], fused[real], atol=1e-3)
 
 
-@pytest.mark.parametrize("mode", ["one-way", "isolated"])
+@pytest.mark.parametrize("mode", ["one-way", "isolated", "inside"])
 def test_packed_training_gradients_match_the_padded_forward(mode: str) -> None:
     reference, packed_model = without_dropout(with_mode(mode)), without_dropout(with_mode(mode))
     assert assert_packed_training_matches(reference, packed_model).item() > 0
@@ -140,10 +172,11 @@ def test_pretrained_luke_keeps_full_attention_and_a_checkpoint_keeps_its_mode(
         load_span_model(str(tmp_path))
 
 
-def test_onnx_graph_applies_the_mode(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["one-way", "inside"])
+def test_onnx_graph_applies_the_mode(mode: str, tmp_path: Path) -> None:
     from lukener.modeling.onnx_export import OnnxSpanClassifier, export_onnx
 
-    model = with_mode("one-way")
+    model = with_mode(mode)
     inputs = span_inputs()
     assert export_onnx(model, inputs, tmp_path / "model.onnx") < 1e-4
     # Other word and span counts than the export's sample.

@@ -126,13 +126,13 @@ def test_unknown_span_attention_is_one_clear_error(invoke, tiny_luke, wnut_small
         "--span-attention", "sideways",
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "--span-attention: span attention must be one of full, one-way, isolated" in (
+    assert "--span-attention: span attention must be one of full, one-way, isolated, inside" in (
         result.stderr
     )
     assert not (tmp_path / "x" / "config.json").exists()
 
 
-@pytest.mark.parametrize("span_attention", ["full", "isolated"])
+@pytest.mark.parametrize("span_attention", ["full", "isolated", "inside"])
 def test_packed_training_matches_the_padded_forward(
     invoke, tiny_luke, wnut_small, tmp_path, monkeypatch, span_attention
 ):

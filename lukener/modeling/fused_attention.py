@@ -18,12 +18,13 @@ from typing import cast
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.models.luke.modeling_luke import LukeSelfAttention
+from transformers.models.luke.modeling_luke import LukeModel, LukeSelfAttention
 
 from lukener.modeling.luke_layout import AttentionParts, attention_parts, attention_problems
 from lukener.modeling.span_attention import (
     SPAN_ATTENTION_MODES,
     allowed_attention,
+    inside_words,
     restrict_additive_mask,
     span_attention_of,
 )
@@ -46,6 +47,9 @@ class FusedLukeSelfAttention(LukeSelfAttention):
     """
 
     span_attention = "full"
+    # (inputs, spans, words) bool, each span's own words, set for the length of one forward
+    # of the model by the hook of install_fused_attention (read by the ``inside`` mode)
+    span_words: torch.Tensor | None = None
 
     def forward(
         self,
@@ -59,6 +63,8 @@ class FusedLukeSelfAttention(LukeSelfAttention):
             allowed = allowed_attention(
                 self.span_attention, word_hidden_states.size(1), length, word_hidden_states.device
             )
+            if self.span_attention == "inside":
+                allowed = _inside(allowed, self.span_words, word_hidden_states.size(1))
             if allowed is not None:
                 attention_mask = restrict_additive_mask(
                     attention_mask, allowed, word_hidden_states.dtype
@@ -160,6 +166,43 @@ def _split_heads(parts: AttentionParts, states: torch.Tensor) -> torch.Tensor:
     return states.view(states.size(0), states.size(1), parts.heads, parts.head_dim)
 
 
+def _inside(
+    allowed: torch.Tensor | None, span_words: torch.Tensor | None, words: int
+) -> torch.Tensor:
+    """``allowed`` per input, each span's row keeping only its own words."""
+    if allowed is None or span_words is None:
+        raise RuntimeError(
+            "span attention 'inside' needs each span's word positions (entity_position_ids)"
+        )
+    per_input = allowed.expand(span_words.size(0), *allowed.shape).clone()
+    per_input[:, words:, :words] &= span_words
+    return per_input
+
+
+def _remember_span_words(module: nn.Module, args: tuple, kwargs: dict) -> None:  # type: ignore[type-arg]
+    """Before a ``LukeModel`` forward: give its ``inside`` attention modules the spans' words."""
+    inside = [
+        attention
+        for attention in module.modules()
+        if isinstance(attention, FusedLukeSelfAttention) and attention.span_attention == "inside"
+    ]
+    positions = kwargs.get("entity_position_ids")
+    words = kwargs.get("input_ids", args[0] if args else None)
+    if words is None:
+        words = kwargs.get("inputs_embeds")
+    if not inside or positions is None or words is None:
+        return
+    span_words = inside_words(positions, words.size(1))
+    for attention in inside:
+        attention.span_words = span_words
+
+
+def _forget_span_words(module: nn.Module, *_: object) -> None:
+    for attention in module.modules():
+        if isinstance(attention, FusedLukeSelfAttention):
+            attention.span_words = None
+
+
 def _plain_linear(layer: nn.Module) -> bool:
     """An ``nn.Linear`` with a bias and no hooks: its weights may be used directly."""
     return (
@@ -186,6 +229,12 @@ def install_fused_attention(model: nn.Module) -> int:
         return 0
     for module in targets:
         module.__class__ = FusedLukeSelfAttention
+    # The ``inside`` mode needs each span's words, which only the model's forward is given.
+    for luke in [m for m in model.modules() if type(m) is LukeModel]:
+        if not getattr(luke, "_lukener_span_words_hooks", False):
+            luke.register_forward_pre_hook(_remember_span_words, with_kwargs=True)
+            luke.register_forward_hook(_forget_span_words, always_call=True)
+            luke._lukener_span_words_hooks = True  # type: ignore[assignment]
     set_span_attention(model, span_attention_of(getattr(model, "config", None)))
     return len(targets)
 

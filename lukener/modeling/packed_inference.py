@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from lukener.modeling.luke_layout import AttentionParts, LayerParts, span_model_parts
-from lukener.modeling.span_attention import allowed_attention, span_attention_of
+from lukener.modeling.span_attention import allowed_attention, inside_words, span_attention_of
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -89,6 +89,7 @@ class PackedSpanClassifier:
             entity_real,
             entity_attention_mask.bool(),
             span_attention_of(self.model.config),
+            entity_position_ids,
         )
 
         # Packed word row of each span's start and end word: words are a prefix of each input.
@@ -123,6 +124,7 @@ def _packing(
     entity_real: torch.Tensor,
     entity_attended: torch.Tensor,
     span_attention: str = "full",
+    entity_position_ids: torch.Tensor | None = None,
 ) -> _Packing:
     inputs, word_length = word_real.shape
     length = word_length + entity_real.size(1)
@@ -132,6 +134,11 @@ def _packing(
     allowed = allowed_attention(span_attention, word_length, length, word_real.device)
     if allowed is not None:
         key_mask = key_mask & allowed[None, None]
+    if span_attention == "inside":
+        if entity_position_ids is None:
+            raise ValueError("span attention 'inside' needs each span's word positions")
+        key_mask = key_mask.expand(inputs, 1, length, length).clone()
+        key_mask[:, 0, word_length:, :word_length] &= inside_words(entity_position_ids, word_length)
     return _Packing(int(word_real.sum()), rows, inputs, length, key_mask.contiguous())
 
 

@@ -11,6 +11,11 @@ their attention on those and their states drift far from the encoder's own (mean
   spans; spans see words and spans.
 - ``isolated``: as ``one-way``, and each span sees the words and itself only, so its logits
   do not depend on which other spans share its input (chunking, sampled negatives).
+- ``inside``: as ``isolated``, but each span sees only its own words and itself: an
+  adopted encoder's ``[MASK]`` span has no pre-trained way to find its words among all of
+  the input's, and this gives it them; the context reaches the classifier through the
+  start and end words' states. It needs each span's word positions, which every forward
+  path has (the fused one through a hook on the model's forward).
 
 The mode is a property of the trained model: it is stored in the model's config as
 ``span_attention`` (absent: ``full``) and every lukener forward path applies it (packed,
@@ -27,13 +32,14 @@ __all__ = [
     "ADOPTED_SPAN_ATTENTION",
     "SPAN_ATTENTION_MODES",
     "allowed_attention",
+    "inside_words",
     "restrict_additive_mask",
     "span_attention_of",
 ]
 
-SPAN_ATTENTION_MODES = ("full", "one-way", "isolated")
+SPAN_ATTENTION_MODES = ("full", "one-way", "isolated", "inside")
 # The mode a newly adopted encoder trains with (bench/results/ablation.md).
-ADOPTED_SPAN_ATTENTION = "isolated"
+ADOPTED_SPAN_ATTENTION = "inside"
 CONFIG_KEY = "span_attention"
 
 
@@ -56,7 +62,7 @@ def allowed_attention(
         return None
     allowed = torch.ones((length, length), dtype=torch.bool, device=device)
     allowed[:words, words:] = False
-    if mode == "isolated":
+    if mode in ("isolated", "inside"):
         spans = length - words
         allowed[words:, words:] = torch.eye(spans, dtype=torch.bool, device=device)
     return allowed
@@ -66,12 +72,25 @@ def restrict_additive_mask(
     mask: torch.Tensor | None, allowed: torch.Tensor, dtype: torch.dtype
 ) -> torch.Tensor:
     """An additive mask (broadcastable to ``(batch, heads, length, length)``) that keeps what
-    ``mask`` blocks (additive or bool "may attend") and also blocks what ``allowed`` does."""
+    ``mask`` blocks (additive or bool "may attend") and also blocks what ``allowed``
+    (``(length, length)`` or ``(batch, length, length)``) does."""
     lowest = torch.finfo(dtype).min
     restriction = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
-    restriction = restriction.masked_fill(~allowed, lowest)[None, None]
+    restriction = restriction.masked_fill(~allowed, lowest)
+    # (length, length) for every input, or (inputs, length, length)
+    restriction = restriction[None, None] if allowed.dim() == 2 else restriction[:, None]
     if mask is None:
         return restriction
     if mask.dtype == torch.bool:
         mask = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, lowest)
     return (mask.to(dtype) + restriction).clamp(min=lowest)
+
+
+def inside_words(entity_position_ids: torch.Tensor, words: int) -> torch.Tensor:
+    """``(inputs, spans, words)`` bool, True where the word is one of the span's: for the
+    ``inside`` mode, whose spans see only those words (and themselves). Padding spans (no
+    word position) keep every word, or their rows would have nothing to attend to."""
+    word_positions = torch.arange(words, device=entity_position_ids.device)
+    # a comparison rather than a scatter: it exports to ONNX as it is
+    inside = (entity_position_ids[..., None] == word_positions).any(dim=2)
+    return inside | ~inside.any(dim=-1, keepdim=True)

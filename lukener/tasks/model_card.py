@@ -134,8 +134,9 @@ def _attention_warning(mode: str) -> list[str]:
         return []
     return [
         f"This model was trained with span attention `{mode}` (config `span_attention`): its",
-        "words do not attend to the spans. transformers' own forward does not apply that and",
-        "gives other logits; lukener does.",
+        "words do not attend to the spans"
+        + (", and each span only to its own words." if mode == "inside" else "."),
+        "transformers' own forward does not apply that and gives other logits; lukener does.",
         "",
     ]
 

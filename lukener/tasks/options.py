@@ -210,9 +210,9 @@ class TrainOptions:
         str | None,
         Option(
             "What words and spans attend to (saved with the checkpoint): full (LUKE's: "
-            "everything), one-way (words do not see the spans) or isolated (also each span "
-            "sees only the words and itself). Default: the model's own; isolated for an "
-            "encoder adopted as LUKE.",
+            "everything), one-way (words do not see the spans), isolated (also each span "
+            "sees only the words and itself) or inside (each span sees only its own words "
+            "and itself). Default: the model's own; inside for an encoder adopted as LUKE.",
         ),
     ] = None
     span_chunking: Annotated[
