@@ -1,10 +1,11 @@
-"""Predict time of one checkpoint under LUKE's full span attention and under ``isolated``.
+"""Predict time of one checkpoint under LUKE's full span attention and the restricted modes.
 
     python -m bench.span_attention_speed --checkpoint runs/demo/model --data data/wnut16/test.jsonl
 
-The two modes give other logits (the checkpoint was trained with one of them); this times
-only the cost of the per-query mask (span_attention.py) in packed inference. Rounds
-alternate between the modes; the ratio is of the best round of each.
+The modes give other logits (the checkpoint was trained with one of them); this times only
+the cost of their masks (span_attention.py) in packed inference: per query for
+``isolated``, per input and query for ``inside``. Rounds alternate between the modes; the
+ratios are of the best round of each.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--modes", default="full,isolated,inside", help="the first is the base")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     span_model = load_span_model(args.checkpoint)
     documents = list(read_jsonl(args.data))[: args.documents]
-    times: dict[str, list[float]] = {"full": [], "isolated": []}
-    for mode in ["full", "isolated"] * args.rounds:
+    modes = args.modes.split(",")
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for mode in modes * args.rounds:
         set_span_attention(span_model.model, mode)
         predictor = Predictor(span_model)
         started = time.perf_counter()
@@ -40,7 +43,10 @@ def main() -> None:
             pass
         times[mode].append(time.perf_counter() - started)
     print({mode: [round(t, 2) for t in seconds] for mode, seconds in times.items()})
-    print(f"isolated / full (best rounds): {min(times['isolated']) / min(times['full']):.3f}")
+    base = modes[0]
+    for mode in modes[1:]:
+        ratio = min(times[mode]) / min(times[base])
+        print(f"{mode} / {base} (best rounds): {ratio:.3f}")
 
 
 if __name__ == "__main__":
