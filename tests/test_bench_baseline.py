@@ -15,6 +15,7 @@ from transformers import (
 
 from bench.token_baseline import _encode, predicted_ids, word_tags
 from lukener.data.documents import Document, Entity, Example
+from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION
 
 
 @pytest.mark.skipif(
@@ -222,4 +223,4 @@ def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch
     run = accuracy.system_run(
         "span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False
     )
-    assert seen["span_attention"] == run["span_attention"] == "isolated"
+    assert seen["span_attention"] == run["span_attention"] == ADOPTED_SPAN_ATTENTION
