@@ -61,10 +61,12 @@ class FusedLukeSelfAttention(LukeSelfAttention):
         if entity_hidden_states is not None:
             length = word_hidden_states.size(1) + entity_hidden_states.size(1)
             allowed = allowed_attention(
-                self.span_attention, word_hidden_states.size(1), length, word_hidden_states.device
+                self.span_attention,
+                word_hidden_states.size(1),
+                length,
+                word_hidden_states.device,
+                self.span_words,
             )
-            if self.span_attention == "inside":
-                allowed = _inside(allowed, self.span_words, word_hidden_states.size(1))
             if allowed is not None:
                 attention_mask = restrict_additive_mask(
                     attention_mask, allowed, word_hidden_states.dtype
@@ -164,19 +166,6 @@ class FusedLukeSelfAttention(LukeSelfAttention):
 def _split_heads(parts: AttentionParts, states: torch.Tensor) -> torch.Tensor:
     """``(batch, length, hidden)`` to ``(batch, length, heads, head_dim)``."""
     return states.view(states.size(0), states.size(1), parts.heads, parts.head_dim)
-
-
-def _inside(
-    allowed: torch.Tensor | None, span_words: torch.Tensor | None, words: int
-) -> torch.Tensor:
-    """``allowed`` per input, each span's row keeping only its own words."""
-    if allowed is None or span_words is None:
-        raise RuntimeError(
-            "span attention 'inside' needs each span's word positions (entity_position_ids)"
-        )
-    per_input = allowed.expand(span_words.size(0), *allowed.shape).clone()
-    per_input[:, words:, :words] &= span_words
-    return per_input
 
 
 def _remember_span_words(module: nn.Module, args: tuple, kwargs: dict) -> None:  # type: ignore[type-arg]

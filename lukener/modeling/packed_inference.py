@@ -31,7 +31,12 @@ import torch
 import torch.nn.functional as F
 
 from lukener.modeling.luke_layout import AttentionParts, LayerParts, span_model_parts
-from lukener.modeling.span_attention import allowed_attention, inside_words, span_attention_of
+from lukener.modeling.span_attention import (
+    allowed_attention,
+    inside_words,
+    per_input,
+    span_attention_of,
+)
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -131,14 +136,12 @@ def _packing(
     flat = torch.arange(inputs * length, device=word_real.device).view(inputs, length)
     rows = torch.cat([flat[:, :word_length][word_real], flat[:, word_length:][entity_real]])
     key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)[:, None, None, :]
-    allowed = allowed_attention(span_attention, word_length, length, word_real.device)
+    span_words = None
+    if span_attention == "inside" and entity_position_ids is not None:
+        span_words = inside_words(entity_position_ids, word_length)
+    allowed = allowed_attention(span_attention, word_length, length, word_real.device, span_words)
     if allowed is not None:
-        key_mask = key_mask & allowed[None, None]
-    if span_attention == "inside":
-        if entity_position_ids is None:
-            raise ValueError("span attention 'inside' needs each span's word positions")
-        key_mask = key_mask.expand(inputs, 1, length, length).clone()
-        key_mask[:, 0, word_length:, :word_length] &= inside_words(entity_position_ids, word_length)
+        key_mask = key_mask & per_input(allowed)
     return _Packing(int(word_real.sum()), rows, inputs, length, key_mask.contiguous())
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "SPAN_ATTENTION_MODES",
     "allowed_attention",
     "inside_words",
+    "per_input",
     "restrict_additive_mask",
     "span_attention_of",
 ]
@@ -54,10 +55,16 @@ def span_attention_of(config: Any) -> str:
 
 
 def allowed_attention(
-    mode: str, words: int, length: int, device: torch.device | str | None = None
+    mode: str,
+    words: int,
+    length: int,
+    device: torch.device | str | None = None,
+    span_words: torch.Tensor | None = None,
 ) -> torch.Tensor | None:
     """``(length, length)`` bool, True where query row may attend to key column, for inputs
-    whose first ``words`` tokens are words and the rest spans; None for ``full``."""
+    whose first ``words`` tokens are words and the rest spans; None for ``full``. For
+    ``inside``, ``(inputs, length, length)``: each span's row keeps only its own words,
+    ``span_words`` (:func:`inside_words`)."""
     if mode == "full":
         return None
     allowed = torch.ones((length, length), dtype=torch.bool, device=device)
@@ -65,7 +72,20 @@ def allowed_attention(
     if mode in ("isolated", "inside"):
         spans = length - words
         allowed[words:, words:] = torch.eye(spans, dtype=torch.bool, device=device)
+    if mode == "inside":
+        if span_words is None:
+            raise ValueError(
+                "span attention 'inside' needs each span's word positions (entity_position_ids)"
+            )
+        allowed = allowed.expand(span_words.size(0), length, length).clone()
+        allowed[:, words:, :words] &= span_words
     return allowed
+
+
+def per_input(allowed: torch.Tensor) -> torch.Tensor:
+    """``allowed`` (``(length, length)`` or ``(inputs, length, length)``) broadcastable to
+    ``(inputs, heads, length, length)``."""
+    return allowed[None, None] if allowed.dim() == 2 else allowed[:, None]
 
 
 def restrict_additive_mask(
@@ -76,9 +96,7 @@ def restrict_additive_mask(
     (``(length, length)`` or ``(batch, length, length)``) does."""
     lowest = torch.finfo(dtype).min
     restriction = torch.zeros(allowed.shape, dtype=dtype, device=allowed.device)
-    restriction = restriction.masked_fill(~allowed, lowest)
-    # (length, length) for every input, or (inputs, length, length)
-    restriction = restriction[None, None] if allowed.dim() == 2 else restriction[:, None]
+    restriction = per_input(restriction.masked_fill(~allowed, lowest))
     if mask is None:
         return restriction
     if mask.dtype == torch.bool:
