@@ -237,6 +237,8 @@ def system_run(
         changes: dict[str, Any] = {
             "head_learning_rate": HEAD_LEARNING_RATE,
             "span_attention": args.span_attention,
+            "max_grad_norm": args.max_grad_norm,
+            "fresh_negatives": args.fresh_negatives,
             **SPAN_EXTRA,
         }
         if system == "span-context":
@@ -250,6 +252,8 @@ def system_run(
         if "max_sequence_length" in changes:
             run["max_sequence_length"] = changes["max_sequence_length"]
         run["span_attention"] = args.span_attention
+        run["max_grad_norm"] = args.max_grad_norm
+        run["fresh_negatives"] = args.fresh_negatives
     run.update(
         corpus=corpus,
         encoder=args.encoder,
@@ -270,18 +274,45 @@ def attention_of(run: dict[str, Any]) -> str:
     return run.get("span_attention", "full") if run["system"].startswith("span") else "-"
 
 
-def add_span_attention_argument(parser: argparse.ArgumentParser) -> None:
-    """``--span-attention``, read by :func:`system_run` for the span systems."""
+def training_of(run: dict[str, Any]) -> str:
+    """How the span model trained: its span attention, the gradient clipping and how the
+    negatives were drawn ("-" for token runs, which clip at the Trainer's 1.0). Span runs
+    recorded before those settings existed clipped nothing and drew negatives once."""
+    if not run["system"].startswith("span"):
+        return "-"
+    label = attention_of(run)
+    if run.get("max_grad_norm"):
+        label += f", clip {run['max_grad_norm']:g}"
+    if run.get("fresh_negatives"):
+        label += ", fresh negatives"
+    return label
+
+
+def add_span_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--span-attention``, ``--max-grad-norm`` and ``--fresh-negatives``, read by
+    :func:`system_run` for the span systems (defaults: what ``lukener train`` does)."""
     parser.add_argument(
         "--span-attention",
         default=ADOPTED_SPAN_ATTENTION,
         choices=SPAN_ATTENTION_MODES,
         help="the span model's span attention (default: what lukener gives an adopted encoder)",
     )
+    parser.add_argument(
+        "--max-grad-norm",
+        type=float,
+        default=TrainOptions.max_grad_norm,
+        help="the span model's gradient clipping (0: none, as every span row before round 5)",
+    )
+    parser.add_argument(
+        "--fresh-negatives",
+        action=argparse.BooleanOptionalAction,
+        default=TrainOptions.fresh_negatives,
+        help="draw the span model's negatives afresh each epoch (before round 5: once)",
+    )
 
 
 def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
-    """A run is its corpus, encoder, system, rate, seed and span attention (a later record
+    """A run is its corpus, encoder, system, rate, seed and span training (a later record
     of one replaces it; records without an encoder are MiniLM's)."""
     return (
         run["corpus"],
@@ -289,7 +320,7 @@ def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
         run["system"],
         float(run["learning_rate"]),
         int(run["seed"]),
-        attention_of(run),
+        training_of(run),
     )
 
 
@@ -311,7 +342,7 @@ def main() -> None:
         help=f"subwords per span-context input (default: {CONLL_CONTEXT} on CoNLL-2003, "
         "else the model's maximum)",
     )
-    add_span_attention_argument(parser)
+    add_span_training_arguments(parser)
     parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rates", default="1e-4,2e-4,4e-4", help="first grid")
@@ -339,8 +370,18 @@ def main() -> None:
                 system: str = system,
                 data: dict[str, list[Document]] = data,
             ) -> dict[str, Any]:
-                attention = args.span_attention if system.startswith("span") else "-"
-                key = (corpus, args.encoder, system, rate, seed, attention)
+                key = run_key(
+                    {
+                        "corpus": corpus,
+                        "encoder": args.encoder,
+                        "system": system,
+                        "learning_rate": rate,
+                        "seed": seed,
+                        "span_attention": args.span_attention,
+                        "max_grad_norm": args.max_grad_norm,
+                        "fresh_negatives": args.fresh_negatives,
+                    }
+                )
                 run = done.get(key)
                 work = work_root / corpus / args.encoder / system / f"{rate:g}-{seed}"
                 if run is not None and (not test or "test" in run):
@@ -408,9 +449,9 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for run in runs:
-        key = (run["corpus"], run.get("encoder", "minilm"), run["system"], attention_of(run))
+        key = (run["corpus"], run.get("encoder", "minilm"), run["system"], training_of(run))
         groups.setdefault(key, []).append(run)
-    for (corpus, encoder, system, attention), group in groups.items():
+    for (corpus, encoder, system, training), group in groups.items():
         first_seed = min(r["seed"] for r in group)
         # Sorted by rate: ties go to the lowest rate, as in main().
         grid = sorted(
@@ -429,7 +470,12 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "corpus": corpus,
                 "encoder": encoder,
                 "system": system,
-                "span_attention": attention,
+                "span_attention": attention_of(best),
+                "span_training": training,
+                "max_grad_norm": best.get(
+                    "max_grad_norm", 0.0 if system.startswith("span") else 1.0
+                ),
+                "fresh_negatives": bool(best.get("fresh_negatives", False)),
                 "system_name": best["system_name"],
                 "context": system == "span-context",
                 "learning_rate": rate,
@@ -471,7 +517,7 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
         "",
         (
-            "| corpus | encoder | system | span attention | context | lr (grid) "
+            "| corpus | encoder | system | span training | context | lr (grid) "
             "| validation F1 | test F1 mean ± std | test F1 per seed | train time |"
         ),
         "| --- | --- | --- | --- | --- | --- | ---: | ---: | --- | ---: |",
@@ -481,7 +527,7 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         grid = ", ".join(f"{r:g}" for r in row["grid"])
         lines.append(
             f"| {row['corpus']} | {row['encoder']} | {row['system']} | "
-            f"{row['span_attention']} | {'yes' if row['context'] else 'no'} | "
+            f"{row['span_training']} | {'yes' if row['context'] else 'no'} | "
             f"{row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
             f"{row['test_f1_mean']:.2f} ± {row['test_f1_std']:.2f} | {per_seed} | "
             f"{statistics.mean(row['train_seconds']):.0f} s |"

@@ -36,7 +36,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--output", type=Path, default=Path("bench/results/gpu-conll.json"))
-    accuracy.add_span_attention_argument(parser)
+    accuracy.add_span_training_arguments(parser)
     # What accuracy.system_run reads besides: MiniLM, and the context set in main().
     parser.set_defaults(encoder="minilm", max_context=0)
     return parser

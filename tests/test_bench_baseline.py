@@ -16,6 +16,7 @@ from transformers import (
 from bench.token_baseline import _encode, predicted_ids, word_tags
 from lukener.data.documents import Document, Entity, Example
 from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION
+from lukener.tasks.options import TrainOptions
 
 
 @pytest.mark.skipif(
@@ -111,11 +112,17 @@ def test_accuracy_rows_keep_each_span_attention_apart() -> None:
 
     old = run(2e-4, 42, 0.50)
     new = run(2e-4, 42, 0.56, span_attention="isolated")
+    clipped = run(2e-4, 42, 0.58, span_attention="isolated", max_grad_norm=1.0)
+    fresh = run(2e-4, 42, 0.60, span_attention="isolated", max_grad_norm=1.0, fresh_negatives=True)
     assert run_key(old)[-1] == "full"
-    assert run_key(old) != run_key(new)
-    rows = {row["span_attention"]: row for row in picked_rows([old, new])}
+    assert len({run_key(r) for r in (old, new, clipped, fresh)}) == 4
+    rows = {row["span_training"]: row for row in picked_rows([old, new, clipped, fresh])}
     assert rows["full"]["test_f1_mean"] == pytest.approx(50.0)
+    assert rows["full"]["max_grad_norm"] == 0.0
     assert rows["isolated"]["test_f1_mean"] == pytest.approx(56.0)
+    assert rows["isolated, clip 1"]["test_f1_mean"] == pytest.approx(58.0)
+    assert rows["isolated, clip 1"]["fresh_negatives"] is False
+    assert rows["isolated, clip 1, fresh negatives"]["test_f1_mean"] == pytest.approx(60.0)
 
 
 def test_a_words_tag_goes_on_its_first_piece_with_text() -> None:
@@ -224,3 +231,5 @@ def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch
         "span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False
     )
     assert seen["span_attention"] == run["span_attention"] == ADOPTED_SPAN_ATTENTION
+    assert seen["max_grad_norm"] == run["max_grad_norm"] == TrainOptions.max_grad_norm
+    assert seen["fresh_negatives"] == run["fresh_negatives"] == TrainOptions.fresh_negatives

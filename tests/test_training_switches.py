@@ -17,15 +17,15 @@ from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
 
 def test_trainer_args_are_parsed_and_reach_training_arguments(tmp_path: Path) -> None:
     extra = parse_trainer_args(
-        ["max_grad_norm=1.0", "lr_scheduler_type=cosine", "label_smoothing_factor=0.1",
+        ["adam_beta2=0.999", "lr_scheduler_type=cosine", "label_smoothing_factor=0.1",
          "activation_checkpointing=true", "report_to=[\"none\"]"]
     )  # fmt: skip
     assert extra == {
-        "max_grad_norm": 1.0, "lr_scheduler_type": "cosine", "label_smoothing_factor": 0.1,
+        "adam_beta2": 0.999, "lr_scheduler_type": "cosine", "label_smoothing_factor": 0.1,
         "activation_checkpointing": True, "report_to": ["none"],
     }  # fmt: skip
-    arguments = training_arguments({"output_dir": str(tmp_path), "max_grad_norm": 0.0}, extra)
-    assert arguments.max_grad_norm == 1.0
+    arguments = training_arguments({"output_dir": str(tmp_path), "adam_beta2": 0.98}, extra)
+    assert arguments.adam_beta2 == 0.999
     assert str(arguments.lr_scheduler_type.value) == "cosine"
     assert arguments.activation_checkpointing is True
 
@@ -35,6 +35,7 @@ def test_trainer_args_are_parsed_and_reach_training_arguments(tmp_path: Path) ->
     [
         ("max_grad_nrom=1", "no setting 'max_grad_nrom' (did you mean max_grad_norm"),
         ("learning_rate=1e-3", "has its own flag, --learning-rate"),
+        ("max_grad_norm=0", "has its own flag, --max-grad-norm"),
         ("remove_unused_columns=true", "set by lukener's span training"),
         ("no-equals", "is not KEY=VALUE"),
     ],
@@ -57,7 +58,7 @@ def test_train_writes_a_model_card_and_takes_the_switches(
     result = invoke(
         "train", "--train", wnut_small, "--validation", wnut_small, "--model", tiny_luke,
         "--output-dir", output, "--epochs", "1", "--batch-size", "8",
-        "--trainer-arg", "max_grad_norm=1.0", "--trainer-arg", "lr_scheduler_type=cosine",
+        "--max-grad-norm", "0.5", "--trainer-arg", "lr_scheduler_type=cosine",
         "--no-document-context", "--no-span-chunking", "--language", "en",
         "--label-map", "company=organization", "--span-attention", "one-way",
     )  # fmt: skip
@@ -76,7 +77,7 @@ def test_train_writes_a_model_card_and_takes_the_switches(
     assert 'datasets:\n- "small.jsonl"' in header
     assert "- {type: f1, value:" in header
     assert "`organization`" in body
-    assert "| TrainingArguments.max_grad_norm | `1.0` |" in body
+    assert "| gradient norm clipped to | `0.5` |" in body
     assert "| TrainingArguments.lr_scheduler_type | `cosine` |" in body
     assert "LukeForEntitySpanClassification.from_pretrained" in body
     assert "| span attention | `one-way` |" in body

@@ -56,6 +56,22 @@ class SpanChunk:
     labels: list[int] | None = None
 
 
+@dataclass(frozen=True)
+class WindowSpans:
+    """One model window of a sentence with all of its candidate spans: what a training
+    draw of negatives picks from (:meth:`SpanEncoder.draw`)."""
+
+    example_id: str
+    context_ids: list[int]
+    shift: int
+    spans: list[tuple[int, int, int, int]]
+    gold: dict[tuple[int, int], int]
+    kept_negatives: int
+
+    def negatives(self) -> int:
+        return sum((s[2], s[3]) not in self.gold for s in self.spans)
+
+
 @dataclass
 class EncodingStats:
     """What encoding could not represent; reported, and still counted by the metric."""
@@ -267,13 +283,20 @@ class SpanEncoder:
 
     def encode_document(self, document: Document) -> tuple[list[SpanChunk], EncodingStats]:
         """All chunks of a document, with what could not be encoded."""
+        windows, stats = self.encode_windows(document)
+        chunks = [chunk for window in windows for chunk in self.draw(window, self.random)]
+        return chunks, stats
+
+    def encode_windows(self, document: Document) -> tuple[list[WindowSpans], EncodingStats]:
+        """Every model window of a document with its candidate spans, before negatives are
+        drawn; ``stats.chunks`` already counts the chunks that any draw makes."""
         stats = EncodingStats()
         sentences = self.tokenize(document.examples)
         flat_ids = [token for sentence in sentences for token in sentence.ids]
         starts = [0]
         for sentence in sentences:
             starts.append(starts[-1] + len(sentence))
-        chunks: list[SpanChunk] = []
+        found: list[WindowSpans] = []
         for index, (example, tokens) in enumerate(zip(document.examples, sentences, strict=True)):
             stats.sentences += 1
             stats.gold_entities += len(example.entities)
@@ -290,19 +313,37 @@ class SpanEncoder:
                     stats.unencodable.append((example.id, entity))
                 elif self.label2id is not None:
                     gold[key] = self.label2id[entity.label]
-            if self.negative_rate < 1.0:
-                spans = [
-                    s
-                    for s in spans
-                    if (s[2], s[3]) in gold or self.random.random() < self.negative_rate
-                ]
             by_window: list[list[tuple[int, int, int, int]]] = [[] for _ in windows]
             for span in spans:
                 by_window[self._window_of(span, windows) if len(windows) > 1 else 0].append(span)
             for (context_ids, shift, _, _), window_spans in zip(windows, by_window, strict=True):
-                chunks.extend(self._chunks(example.id, context_ids, shift, window_spans, gold))
-        stats.chunks = len(chunks)
-        return chunks, stats
+                negatives = sum((s[2], s[3]) not in gold for s in window_spans)
+                kept = negatives
+                if self.negative_rate < 1.0:
+                    # A fixed number per window, so that every draw makes as many chunks;
+                    # rounded at random so that the expected share is the rate.
+                    expected = self.negative_rate * negatives
+                    kept = int(expected) + (self.random.random() < expected - int(expected))
+                window = WindowSpans(example.id, context_ids, shift, window_spans, gold, kept)
+                stats.chunks += self.chunk_count(window)
+                found.append(window)
+        return found, stats
+
+    def chunk_count(self, window: WindowSpans) -> int:
+        """How many chunks :meth:`draw` makes of ``window``, whatever negatives it draws."""
+        spans = len(window.spans) - window.negatives() + window.kept_negatives
+        size = self.settings.max_entity_length if self.settings.span_chunking else spans
+        return -(-spans // max(size, 1)) if spans else 0
+
+    def draw(self, window: WindowSpans, generator: random.Random) -> list[SpanChunk]:
+        """The chunks of ``window`` with every gold span and ``kept_negatives`` non-entity
+        spans drawn by ``generator`` (all of them when none is left out), in text order."""
+        spans = window.spans
+        if window.kept_negatives < window.negatives():
+            negatives = [k for k, s in enumerate(spans) if (s[2], s[3]) not in window.gold]
+            chosen = set(generator.sample(negatives, window.kept_negatives))
+            spans = [s for k, s in enumerate(spans) if k in chosen or (s[2], s[3]) in window.gold]
+        return self._chunks(window.example_id, window.context_ids, window.shift, spans, window.gold)
 
     def _chunks(
         self,

@@ -161,6 +161,9 @@ class TrainOptions:
         ),
     ] = None
     weight_decay: Annotated[float, Option("AdamW weight decay.", min=0)] = 0.01
+    max_grad_norm: Annotated[
+        float, Option("Clip the gradients' norm to this before each step (0: no clipping).", min=0)
+    ] = 1.0
     warmup_ratio: Annotated[
         float, Option("Share of the steps with a rising learning rate.", min=0, max=0.999)
     ] = 0.06
@@ -199,6 +202,16 @@ class TrainOptions:
         float,
         Option("Share of non-entity spans to train on (1: all; lower is faster).", min=0, max=1),
     ] = 1.0
+    # Off by default: at 3 epochs and a quarter of the negatives, fresh draws lowered
+    # validation F1 on CoNLL-2003 and the Japanese corpus (bench/results/ablation.md).
+    fresh_negatives: Annotated[
+        bool,
+        Option(
+            "With --negative-rate below 1, draw new non-entity spans each epoch (as many "
+            "per sentence, so the steps stay the same); off, the same ones every epoch.",
+            flags=("--fresh-negatives/--fixed-negatives",),
+        ),
+    ] = False
     document_context: Annotated[
         bool,
         Option(
@@ -230,7 +243,7 @@ class TrainOptions:
         list[str] | None,
         Option(
             "A Hugging Face TrainingArguments setting, KEY=VALUE (repeatable): "
-            "max_grad_norm=1.0, lr_scheduler_type=cosine, report_to=tensorboard, "
+            "lr_scheduler_type=cosine, report_to=tensorboard, "
             "activation_checkpointing=true, deepspeed=ds.json, label_smoothing_factor=0.1, ...",
             metavar="KEY=VALUE",
         ),

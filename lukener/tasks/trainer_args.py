@@ -25,6 +25,7 @@ FLAGGED = {
     "gradient_accumulation_steps": "--gradient-accumulation-steps",
     "learning_rate": "--learning-rate",
     "weight_decay": "--weight-decay",
+    "max_grad_norm": "--max-grad-norm",
     "warmup_steps": "--warmup-ratio",
     "warmup_ratio": "--warmup-ratio",
     "seed": "--seed",
@@ -49,7 +50,7 @@ CONTROLLED = frozenset(
 
 
 def parse_trainer_args(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["max_grad_norm=1.0", ...]`` -> ``{"max_grad_norm": 1.0, ...}``, checked against
+    """``["lr_scheduler_type=cosine", ...]`` -> ``{"lr_scheduler_type": "cosine", ...}``, checked against
     the installed ``TrainingArguments``."""
     if not items:
         return {}

@@ -26,7 +26,7 @@ from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.modeling.luke_layout import layout_problems
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.modeling.span_attention import span_attention_of
-from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
+from lukener.spans.encoding import EncodingStats, SpanEncoder
 from lukener.spans.metrics import Metrics
 from lukener.spans.settings import save_settings
 from lukener.tasks.evaluation import EvaluationResult, ProcessShare, evaluate_documents
@@ -35,6 +35,7 @@ from lukener.tasks.model_card import model_card, push_to_hub
 from lukener.tasks.options import RunOptions, TrainOptions
 from lukener.tasks.threads import configure_threads
 from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
+from lukener.tasks.training_chunks import TrainingChunks, redraw_callback
 
 CHECKPOINTS_DIR = "checkpoints"
 CARD_FILE = "README.md"
@@ -69,18 +70,6 @@ class ListDataset(torch.utils.data.Dataset[T]):
 
     def __getitem__(self, index: int) -> T:
         return self.items[index]
-
-
-def encode_documents(
-    encoder: SpanEncoder, documents: Sequence[Document]
-) -> tuple[list[tuple[Document, list[SpanChunk]]], EncodingStats]:
-    stats = EncodingStats()
-    encoded = []
-    for document in documents:
-        chunks, document_stats = encoder.encode_document(document)
-        stats.add(document_stats)
-        encoded.append((document, chunks))
-    return encoded, stats
 
 
 COMPLETE_MARKER = ".lukener-complete"
@@ -383,8 +372,8 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     encoder = SpanEncoder(
         span_model.tokenizer, span_model.settings, label2id, options.negative_rate, options.seed
     )
-    train_encoded, train_stats = encode_documents(encoder, train_documents)
-    train_chunks = [chunk for _, chunks in train_encoded for chunk in chunks]
+    train_dataset = TrainingChunks(encoder, train_documents, options.fresh_negatives, options.seed)
+    train_stats = train_dataset.stats
 
     has_validation = bool(validation_documents)
     settings = {
@@ -401,7 +390,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         "adam_beta1": 0.9,
         "adam_beta2": 0.98,
         "adam_epsilon": 1e-6,
-        "max_grad_norm": 0.0,
+        "max_grad_norm": options.max_grad_norm,
         "seed": options.seed,
         "bf16": options.bf16,
         "fp16": options.fp16,
@@ -420,7 +409,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         "train_sampling_strategy": "group_by_length" if options.group_by_length else "random",
     }
     arguments = training_arguments(settings, extra_arguments)
-    callbacks: list[TrainerCallback] = []
+    callbacks: list[TrainerCallback] = [redraw_callback(train_dataset)]
     if options.early_stopping_patience and has_validation:
         callbacks.append(
             EarlyStoppingCallback(early_stopping_patience=options.early_stopping_patience)
@@ -431,7 +420,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         model=span_model.model,
         args=arguments,
         data_collator=collator_for(span_model),
-        train_dataset=ListDataset([{"input_ids": c.input_ids, "chunk": c} for c in train_chunks]),
+        train_dataset=train_dataset,
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
         packed=not options.padded_forward,
@@ -518,7 +507,9 @@ def card_for(
         "classifier learning rate": options.head_learning_rate or options.learning_rate,
         "weight decay": options.weight_decay,
         "warmup ratio": options.warmup_ratio,
+        "gradient norm clipped to": options.max_grad_norm or "no clipping",
         "negative span rate": options.negative_rate,
+        "negatives": "drawn afresh each epoch" if options.fresh_negatives else "drawn once",
         "span attention": span_attention_of(span_model.model.config),
         "seed": options.seed,
         **{f"TrainingArguments.{k}": v for k, v in extra_arguments.items()},
