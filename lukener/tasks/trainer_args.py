@@ -50,8 +50,8 @@ CONTROLLED = frozenset(
 
 
 def parse_trainer_args(items: Sequence[str] | None) -> dict[str, Any]:
-    """``["lr_scheduler_type=cosine", ...]`` -> ``{"lr_scheduler_type": "cosine", ...}``, checked against
-    the installed ``TrainingArguments``."""
+    """``["lr_scheduler_type=cosine", ...]`` -> ``{"lr_scheduler_type": "cosine", ...}``,
+    checked against the installed ``TrainingArguments``."""
     if not items:
         return {}
     from transformers import TrainingArguments

@@ -1,4 +1,4 @@
-"""The training inputs of the span model, with the non-entity spans drawn afresh each epoch.
+"""The training inputs of the span model, its non-entity spans drawn once or each epoch.
 
 With ``--negative-rate`` below 1 the span model trains on every gold span and a share of the
 non-entity ones. Drawn once, the same share is seen every epoch and the rest never; drawn
@@ -55,6 +55,7 @@ class TrainingChunks(torch.utils.data.Dataset[dict[str, Any]]):
         if not self.fresh:
             for w, window in enumerate(self.windows):
                 self._drawn[w] = encoder.draw(window, encoder.random)
+            self.windows = []  # every candidate span of the corpus: not needed again
 
     def set_epoch(self, epoch: int) -> None:
         if self.fresh and epoch != self.epoch:
