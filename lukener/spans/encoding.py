@@ -66,10 +66,8 @@ class WindowSpans:
     shift: int
     spans: list[tuple[int, int, int, int]]
     gold: dict[tuple[int, int], int]
+    negatives: int  # spans not in gold
     kept_negatives: int
-
-    def negatives(self) -> int:
-        return sum((s[2], s[3]) not in self.gold for s in self.spans)
 
 
 @dataclass
@@ -285,11 +283,12 @@ class SpanEncoder:
         """All chunks of a document, with what could not be encoded."""
         windows, stats = self.encode_windows(document)
         chunks = [chunk for window in windows for chunk in self.draw(window, self.random)]
+        stats.chunks = len(chunks)
         return chunks, stats
 
     def encode_windows(self, document: Document) -> tuple[list[WindowSpans], EncodingStats]:
         """Every model window of a document with its candidate spans, before negatives are
-        drawn; ``stats.chunks`` already counts the chunks that any draw makes."""
+        drawn (``stats.chunks`` is left to whoever draws them)."""
         stats = EncodingStats()
         sentences = self.tokenize(document.examples)
         flat_ids = [token for sentence in sentences for token in sentence.ids]
@@ -324,22 +323,17 @@ class SpanEncoder:
                     # rounded at random so that the expected share is the rate.
                     expected = self.negative_rate * negatives
                     kept = int(expected) + (self.random.random() < expected - int(expected))
-                window = WindowSpans(example.id, context_ids, shift, window_spans, gold, kept)
-                stats.chunks += self.chunk_count(window)
-                found.append(window)
+                found.append(
+                    WindowSpans(example.id, context_ids, shift, window_spans, gold, negatives, kept)
+                )
         return found, stats
-
-    def chunk_count(self, window: WindowSpans) -> int:
-        """How many chunks :meth:`draw` makes of ``window``, whatever negatives it draws."""
-        spans = len(window.spans) - window.negatives() + window.kept_negatives
-        size = self.settings.max_entity_length if self.settings.span_chunking else spans
-        return -(-spans // max(size, 1)) if spans else 0
 
     def draw(self, window: WindowSpans, generator: random.Random) -> list[SpanChunk]:
         """The chunks of ``window`` with every gold span and ``kept_negatives`` non-entity
-        spans drawn by ``generator`` (all of them when none is left out), in text order."""
+        spans drawn by ``generator`` (all of them when none is left out), in text order: as
+        many chunks whatever the draw."""
         spans = window.spans
-        if window.kept_negatives < window.negatives():
+        if window.kept_negatives < window.negatives:
             negatives = [k for k, s in enumerate(spans) if (s[2], s[3]) not in window.gold]
             chosen = set(generator.sample(negatives, window.kept_negatives))
             spans = [s for k, s in enumerate(spans) if k in chosen or (s[2], s[3]) in window.gold]

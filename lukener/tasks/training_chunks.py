@@ -44,17 +44,13 @@ class TrainingChunks(torch.utils.data.Dataset[dict[str, Any]]):
             windows, stats = encoder.encode_windows(document)
             self.windows.extend(windows)
             self.stats.add(stats)
-        self.fresh = fresh_negatives and any(w.kept_negatives < w.negatives() for w in self.windows)
-        self.index = [
-            (w, part)
-            for w, window in enumerate(self.windows)
-            for part in range(encoder.chunk_count(window))
-        ]
+        self.fresh = fresh_negatives and any(w.kept_negatives < w.negatives for w in self.windows)
         self.epoch = 0
-        self._drawn: dict[int, list[SpanChunk]] = {}
+        # Epoch 0's draw; every later draw makes as many chunks of each window.
+        self._drawn = {w: self._draw(w) for w in range(len(self.windows))}
+        self.index = [(w, part) for w, chunks in self._drawn.items() for part in range(len(chunks))]
+        self.stats.chunks = len(self.index)
         if not self.fresh:
-            for w, window in enumerate(self.windows):
-                self._drawn[w] = encoder.draw(window, encoder.random)
             self.windows = []  # every candidate span of the corpus: not needed again
 
     def set_epoch(self, epoch: int) -> None:
@@ -62,11 +58,16 @@ class TrainingChunks(torch.utils.data.Dataset[dict[str, Any]]):
             self.epoch = epoch
             self._drawn.clear()
 
+    def _draw(self, w: int) -> list[SpanChunk]:
+        generator = (
+            random.Random(f"{self.seed}/{self.epoch}/{w}") if self.fresh else self.encoder.random
+        )
+        return self.encoder.draw(self.windows[w], generator)
+
     def chunk(self, index: int) -> SpanChunk:
         w, part = self.index[index]
         if w not in self._drawn:
-            generator = random.Random(f"{self.seed}/{self.epoch}/{w}")
-            self._drawn[w] = self.encoder.draw(self.windows[w], generator)
+            self._drawn[w] = self._draw(w)
         return self._drawn[w][part]
 
     def __len__(self) -> int:
