@@ -311,9 +311,9 @@ def add_span_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
-    """A run is its corpus, encoder, system, rate, seed and span training (a later record
-    of one replaces it; records without an encoder are MiniLM's)."""
+def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str, float]:
+    """A run is its corpus, encoder, system, rate, seed, span training and epochs (a later
+    record of one replaces it; records without an encoder are MiniLM's)."""
     return (
         run["corpus"],
         run.get("encoder", "minilm"),
@@ -321,6 +321,7 @@ def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str]:
         float(run["learning_rate"]),
         int(run["seed"]),
         training_of(run),
+        float(run["epochs"]),
     )
 
 
@@ -380,6 +381,7 @@ def main() -> None:
                         "span_attention": args.span_attention,
                         "max_grad_norm": args.max_grad_norm,
                         "fresh_negatives": args.fresh_negatives,
+                        "epochs": args.epochs,
                     }
                 )
                 run = done.get(key)
@@ -447,11 +449,17 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per corpus and system: the rate with the best validation F1 at the first
     seed, with the test scores of every seed at that rate."""
     rows = []
-    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str, str, float], list[dict[str, Any]]] = {}
     for run in runs:
-        key = (run["corpus"], run.get("encoder", "minilm"), run["system"], training_of(run))
+        key = (
+            run["corpus"],
+            run.get("encoder", "minilm"),
+            run["system"],
+            training_of(run),
+            float(run["epochs"]),
+        )
         groups.setdefault(key, []).append(run)
-    for (corpus, encoder, system, training), group in groups.items():
+    for (corpus, encoder, system, training, _), group in groups.items():
         first_seed = min(r["seed"] for r in group)
         # Sorted by rate: ties go to the lowest rate, as in main().
         grid = sorted(
@@ -517,10 +525,10 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
         "",
         (
-            "| corpus | encoder | system | span training | context | lr (grid) "
+            "| corpus | encoder | system | span training | context | epochs | lr (grid) "
             "| validation F1 | test F1 mean ± std | test F1 per seed | train time |"
         ),
-        "| --- | --- | --- | --- | --- | --- | ---: | ---: | --- | ---: |",
+        "| --- | --- | --- | --- | --- | ---: | --- | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
         per_seed = ", ".join(f"{100 * t['f1']:.2f}" for t in row["test"])
@@ -528,7 +536,7 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         lines.append(
             f"| {row['corpus']} | {row['encoder']} | {row['system']} | "
             f"{row['span_training']} | {'yes' if row['context'] else 'no'} | "
-            f"{row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
+            f"{row['epochs']:g} | {row['learning_rate']:g} ({grid}) | {100 * row['validation_f1']:.2f} | "
             f"{row['test_f1_mean']:.2f} ± {row['test_f1_std']:.2f} | {per_seed} | "
             f"{statistics.mean(row['train_seconds']):.0f} s |"
         )

@@ -98,8 +98,8 @@ def test_accuracy_rows_keep_each_encoder_apart() -> None:
 
 
 def test_accuracy_rows_keep_each_span_attention_apart() -> None:
-    """Span runs with another span attention make their own row; a span record written
-    before the setting existed counts as LUKE's full attention."""
+    """Span runs with another span attention (or another number of epochs) make their own
+    row; a span record written before the setting existed counts as LUKE's full attention."""
     from bench.accuracy import picked_rows, run_key
 
     def run(rate: float, seed: int, validation: float, **extra: object) -> dict:
@@ -114,9 +114,12 @@ def test_accuracy_rows_keep_each_span_attention_apart() -> None:
     new = run(2e-4, 42, 0.56, span_attention="isolated")
     clipped = run(2e-4, 42, 0.58, span_attention="isolated", max_grad_norm=1.0)
     fresh = run(2e-4, 42, 0.60, span_attention="isolated", max_grad_norm=1.0, fresh_negatives=True)
-    assert run_key(old)[-1] == "full"
-    assert len({run_key(r) for r in (old, new, clipped, fresh)}) == 4
-    rows = {row["span_training"]: row for row in picked_rows([old, new, clipped, fresh])}
+    longer = run(2e-4, 42, 0.62, span_attention="isolated", max_grad_norm=1.0, epochs=6.0)
+    assert run_key(old)[-2] == "full"
+    assert len({run_key(r) for r in (old, new, clipped, fresh, longer)}) == 5
+    picked = picked_rows([old, new, clipped, fresh, longer])
+    rows = {row["span_training"]: row for row in picked if row["epochs"] == 3.0}
+    assert [row["test_f1_mean"] for row in picked if row["epochs"] == 6.0] == [62.0]
     assert rows["full"]["test_f1_mean"] == pytest.approx(50.0)
     assert rows["full"]["max_grad_norm"] == 0.0
     assert rows["isolated"]["test_f1_mean"] == pytest.approx(56.0)
