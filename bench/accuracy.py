@@ -311,18 +311,21 @@ def add_span_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_key(run: dict[str, Any]) -> tuple[str, str, str, float, int, str, float]:
-    """A run is its corpus, encoder, system, rate, seed, span training and epochs (a later
-    record of one replaces it; records without an encoder are MiniLM's)."""
+def row_key(run: dict[str, Any]) -> tuple[str, str, str, str, float]:
+    """The table row a run belongs to: its corpus, encoder, system, span training and
+    epochs (records without an encoder are MiniLM's)."""
     return (
         run["corpus"],
         run.get("encoder", "minilm"),
         run["system"],
-        float(run["learning_rate"]),
-        int(run["seed"]),
         training_of(run),
         float(run["epochs"]),
     )
+
+
+def run_key(run: dict[str, Any]) -> tuple[str, str, str, str, float, float, int]:
+    """A run is its row's key, rate and seed (a later record of one replaces it)."""
+    return (*row_key(run), float(run["learning_rate"]), int(run["seed"]))
 
 
 def main() -> None:
@@ -451,14 +454,7 @@ def picked_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     groups: dict[tuple[str, str, str, str, float], list[dict[str, Any]]] = {}
     for run in runs:
-        key = (
-            run["corpus"],
-            run.get("encoder", "minilm"),
-            run["system"],
-            training_of(run),
-            float(run["epochs"]),
-        )
-        groups.setdefault(key, []).append(run)
+        groups.setdefault(row_key(run), []).append(run)
     for (corpus, encoder, system, training, _), group in groups.items():
         first_seed = min(r["seed"] for r in group)
         # Sorted by rate: ties go to the lowest rate, as in main().

@@ -115,7 +115,7 @@ def test_accuracy_rows_keep_each_span_attention_apart() -> None:
     clipped = run(2e-4, 42, 0.58, span_attention="isolated", max_grad_norm=1.0)
     fresh = run(2e-4, 42, 0.60, span_attention="isolated", max_grad_norm=1.0, fresh_negatives=True)
     longer = run(2e-4, 42, 0.62, span_attention="isolated", max_grad_norm=1.0, epochs=6.0)
-    assert run_key(old)[-2] == "full"
+    assert run_key(old)[3] == "full"
     assert len({run_key(r) for r in (old, new, clipped, fresh, longer)}) == 5
     picked = picked_rows([old, new, clipped, fresh, longer])
     rows = {row["span_training"]: row for row in picked if row["epochs"] == 3.0}
