@@ -151,15 +151,19 @@ def busy_ratio(checkpoint: Path, documents: list[Document], rounds: int) -> dict
 
 
 def training_ratio(
-    checkpoint: Path, data: Path, root: Path, steps: int, rounds: int
+    checkpoint: Path, data: Path, root: Path, steps: int, rounds: int, **options: Any
 ) -> dict[str, float]:
+    """Steps/s of the packed forward against the padded one; ``options`` are more
+    TrainOptions fields for both (the GPU bench's bf16 and batch size)."""
+
     def run(padded: bool, index: int) -> float:
+        settings: dict[str, Any] = {"batch_size": 8, **options}
         result = train(
             TrainOptions(
                 train=data, model=str(checkpoint),
                 output_dir=root / f"train-{checkpoint.name}-{padded}-{index}",
-                max_steps=steps, batch_size=8, learning_rate=1e-5, padded_forward=padded,
-                logging_steps=steps, max_mention_length=16, seed=1,
+                max_steps=steps, learning_rate=1e-5, padded_forward=padded,
+                logging_steps=steps, max_mention_length=16, seed=1, **settings,
             )
         )  # fmt: skip
         return result.global_steps / result.train_seconds

@@ -93,16 +93,24 @@ def timed(function: Any, repeats: int = 1) -> float:
     return statistics.median(times)
 
 
-def plain_predict(span_model: SpanModel, documents: list[Document]) -> int:
-    """naist-nlp/luke-ner's way: chunks of 64 spans, 32 per batch in file order, argmax."""
+def plain_predict(
+    span_model: SpanModel, documents: list[Document], autocast: torch.dtype | None = None
+) -> int:
+    """naist-nlp/luke-ner's way: chunks of 64 spans, 32 per batch in file order, argmax
+    (on the model's device; under ``autocast`` when given)."""
     settings = span_model.settings.with_overrides(max_entity_length=64)
     encoder = SpanEncoder(span_model.tokenizer, settings)
     collate: ChunkCollator = collator_for(span_model)
     chunks = [chunk for document in documents for chunk in encoder.encode_document(document)[0]]
+    device = span_model.device
     predicted = 0
-    with torch.inference_mode():
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=autocast or torch.float32, enabled=autocast is not None),
+    ):
         for start in range(0, len(chunks), 32):
-            logits = span_model.model(**collate(chunks[start : start + 32])).logits
+            batch = {k: v.to(device) for k, v in collate(chunks[start : start + 32]).items()}
+            logits = span_model.model(**batch).logits
             predicted += int((logits.argmax(-1) != 0).sum())
     return predicted
 

