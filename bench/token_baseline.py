@@ -79,12 +79,12 @@ def _encode(
 def head_rate_optimizer(
     model: Any, rate: float, head_rate: float, weight_decay: float
 ) -> torch.optim.Optimizer:
-    """The Trainer's AdamW (its betas and eps; no decay on biases and LayerNorms) with the
-    classifier at ``head_rate``, grouped as lukener's span trainer groups its parameters;
-    the Trainer's schedule scales both rates alike."""
-    from lukener.tasks.training import parameter_groups
+    """The Trainer's AdamW (fused, with its betas and eps; no decay on biases and
+    LayerNorms) with the classifier at ``head_rate``, grouped as lukener's span trainer
+    groups its parameters; the Trainer's schedule scales both rates alike."""
+    from lukener.tasks.training import adamw, parameter_groups
 
-    return torch.optim.AdamW(parameter_groups(model, rate, head_rate, weight_decay), lr=rate)
+    return adamw(parameter_groups(model, rate, head_rate, weight_decay), lr=rate)
 
 
 @torch.inference_mode()

@@ -358,6 +358,9 @@ def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small
         }
 
     plain, headed = rates(), rates(head_learning_rate=1e-3)
+    # One fused kernel per step on a CPU, as the Trainer's default optimizer.
+    options = TrainOptions(wnut_small, str(tiny_luke), Path("o"))
+    assert build_optimizer(span_model.model, options).defaults["fused"] is True
     assert set(plain) == set(names.values())  # every parameter is trained
     assert {lr for lr, _ in plain.values()} == {1e-5}
     assert headed["classifier.weight"] == (1e-3, 0.01)
