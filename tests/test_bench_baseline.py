@@ -278,7 +278,16 @@ def test_gpu_script_parallel_runs_one_process_per_system(
         gpu_conll.parallel_rows({"broken": 1e-4}, [], output)
 
 
-def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile() -> None:
+@pytest.mark.parametrize(
+    ("other", "default_batches", "other_batches"),
+    [  # this round's bench, and the JSON of rounds whose GPU default was 32 chunks
+        ("lukener_bf16_32_chunks", "256 chunks, 65536 tokens", "32 chunks, 16384 tokens"),
+        ("lukener_bf16_large_batches", "32 chunks, 16384 tokens", "256 chunks, 65536 tokens"),
+    ],
+)
+def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile(
+    other: str, default_batches: str, other_batches: str
+) -> None:
     from bench.gpu_speed import gpu_markdown
 
     speed = {
@@ -289,8 +298,8 @@ def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile() -> None:
         "plain_bf16_sentences_per_second": 200.0,
         "lukener_bf16_sentences_per_second": 500.0,
         "lukener_bf16_over_plain_bf16": 2.5,
-        "lukener_bf16_large_batches_sentences_per_second": 600.0,
-        "lukener_bf16_large_batches_over_plain_bf16": 3.0,
+        f"{other}_sentences_per_second": 600.0,
+        f"{other}_over_plain_bf16": 3.0,
         "compile_error": "RuntimeError: no compiler",
     }
     training = {"packed_steps_per_second": 9.0, "padded_steps_per_second": 6.0,
@@ -305,6 +314,6 @@ def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile() -> None:
     row = next(line for line in gpu_markdown(results) if line.startswith("| base"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[2:] == [
-        "100", "150 (1.50x)", "200", "500 (2.50x)", "600 (3.00x)", "failed (see the JSON)",
-        "9.0 / 6.0 steps/s (1.50x)",
+        "100", "150 (1.50x)", "200", f"500 (2.50x); {default_batches}",
+        f"600 (3.00x); {other_batches}", "failed (see the JSON)", "9.0 / 6.0 steps/s (1.50x)",
     ]  # fmt: skip

@@ -318,7 +318,9 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
 
     from lukener.modeling.loading import SpanModel, load_span_model
     from lukener.tasks.inference import (
+        CPU_BATCH_SIZE,
         CPU_MAX_PADDING,
+        GPU_BATCH_SIZE,
         GPU_BATCH_TOKENS,
         Predictor,
         cpu_batch_tokens,
@@ -331,13 +333,17 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
     expected = cpu_batch_tokens(span_model.model.config)
     assert expected == 16384
     assert (on_cpu.max_padding, on_cpu.max_batch_tokens) == (CPU_MAX_PADDING, expected)
-    chosen = Predictor(span_model, RunOptions(max_padding=0.5, max_batch_tokens=99))
-    assert (chosen.max_padding, chosen.max_batch_tokens) == (0.5, 99)
+    assert on_cpu.batch_size == CPU_BATCH_SIZE == 32
+    chosen = Predictor(span_model, RunOptions(max_padding=0.5, max_batch_tokens=99, batch_size=7))
+    assert (chosen.max_padding, chosen.max_batch_tokens, chosen.batch_size) == (0.5, 99, 7)
     # On an accelerator only the (larger) token budget and batch size cut batches.
     monkeypatch.setattr(SpanModel, "device", property(lambda self: torch.device("cuda", 0)))
     on_gpu = Predictor(span_model)
     assert math.isinf(on_gpu.max_padding)
-    assert on_gpu.max_batch_tokens == GPU_BATCH_TOKENS
+    assert (on_gpu.max_batch_tokens, on_gpu.batch_size) == (GPU_BATCH_TOKENS, GPU_BATCH_SIZE)
+    assert GPU_BATCH_SIZE > CPU_BATCH_SIZE
+    on_gpu_chosen = Predictor(span_model, RunOptions(batch_size=7))
+    assert on_gpu_chosen.batch_size == 7
 
 
 def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small) -> None:

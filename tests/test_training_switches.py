@@ -137,8 +137,9 @@ def test_unknown_span_attention_is_one_clear_error(invoke, tiny_luke, wnut_small
 def test_packed_training_matches_the_padded_forward(
     invoke, tiny_luke, wnut_small, tmp_path, monkeypatch, span_attention
 ):
-    """`lukener train` runs the packed forward; with dropout off, its losses step by step
-    are transformers' padded forward's (whose fused attention applies the span attention)."""
+    """`lukener train` on a CPU runs the packed forward by default (and with
+    --packed-forward); with dropout off, its losses step by step are transformers' padded
+    forward's (whose fused attention applies the span attention)."""
     import shutil
 
     from lukener.modeling import packed_inference
@@ -157,7 +158,8 @@ def test_packed_training_matches_the_padded_forward(
 
     monkeypatch.setattr(packed_inference.PackedSpanClassifier, "__call__", counted)
     losses = {}
-    for name, extra in (("packed", []), ("padded", ["--padded-forward"])):
+    packed_flags = ["--packed-forward"] if span_attention == "full" else []
+    for name, extra in (("packed", packed_flags), ("padded", ["--padded-forward"])):
         output = tmp_path / name
         result = invoke(
             "train", "--train", wnut_small, "--model", model, "--output-dir", output,

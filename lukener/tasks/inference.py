@@ -42,7 +42,12 @@ class _Pending:
 # peak, and larger activations cost page faults; a smaller model needs proportionally more
 # tokens per batch to amortise the per-batch work around the products (a fixed 1024 made a
 # MiniLM-sized model 2.6x slower than 16384). Measured per shape with bench/throughput.py.
-GPU_BATCH_TOKENS = 16384
+# A GPU is far from busy at the CPU's batches: on an H200 (LUKE-base shape, bf16) 256 chunks
+# and 65536 tokens per batch ran 1.44x the sentences/s of 32 and 16384 on tweets and 1.15x
+# on CoNLL-2003 in context (bench/results/throughput.md).
+GPU_BATCH_SIZE = 256
+GPU_BATCH_TOKENS = 65536
+CPU_BATCH_SIZE = 32
 CPU_BATCH_TOKENS = 1024
 CPU_MAX_BATCH_TOKENS = 16384
 _REFERENCE_WORK = 12 * 768 * 768  # layers x hidden^2 of the shape 1024 was measured on
@@ -115,12 +120,13 @@ class Predictor:
             self.forward = torch.compile(forward, dynamic=True)
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
-        self.batch_size = run.batch_size
         if span_model.device.type == "cpu":
+            default_size, default_padding = CPU_BATCH_SIZE, CPU_MAX_PADDING
             default_tokens = cpu_batch_tokens(span_model.model.config)
-            default_padding = CPU_MAX_PADDING
         else:
-            default_tokens, default_padding = GPU_BATCH_TOKENS, math.inf
+            default_size, default_tokens = GPU_BATCH_SIZE, GPU_BATCH_TOKENS
+            default_padding = math.inf
+        self.batch_size = run.batch_size or default_size
         self.max_batch_tokens = run.max_batch_tokens or default_tokens
         self.max_padding = default_padding if run.max_padding is None else run.max_padding
         self.nested = run.nested

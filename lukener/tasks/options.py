@@ -17,13 +17,18 @@ from lukener.options import Option
 class RunOptions:
     """How to run a model over documents (not how to encode them)."""
 
-    batch_size: Annotated[int, Option("Most model inputs (span chunks) per batch.", min=1)] = 32
+    batch_size: Annotated[
+        int | None,
+        Option(
+            "Most model inputs (span chunks) per batch. Default: 32 on a CPU, 256 on a GPU.", min=1
+        ),
+    ] = None
     max_batch_tokens: Annotated[
         int | None,
         Option(
             "Most padded tokens (words + spans) per batch; inputs are sorted by length. "
             "Default on a CPU: 1024 for a LUKE-base-sized model, more for smaller ones "
-            "(up to 16384); 16384 on a GPU.",
+            "(up to 16384); 65536 on a GPU.",
             min=1,
         ),
     ] = None
@@ -261,13 +266,18 @@ class TrainOptions:
             "CPU threads. Default: the idle cores (fewer when other processes are busy).", min=1
         ),
     ] = None
+    # Packing skips the padding's products, which is most of the time on a CPU; on a GPU
+    # the padded products are cheap and the packing's gathers cost more (an H200, LUKE-base
+    # shape, bf16: 9.5 packed against 16.3 padded steps/s; bench/results/throughput.md).
     padded_forward: Annotated[
-        bool,
+        bool | None,
         Option(
-            "Train with transformers' padded forward instead of the packed one (the same "
-            "loss and gradients, slower)."
+            "Train with transformers' padded forward, or the packed one (products over real "
+            "tokens only; the same loss and gradients). Default: packed on a CPU, padded on "
+            "a GPU, whichever measured faster there.",
+            flags=("--padded-forward/--packed-forward",),
         ),
-    ] = False
+    ] = None
 
 
 @dataclass(frozen=True)

@@ -212,12 +212,14 @@ def _span_trainer_class() -> type:
             *args: Any,
             span_model: SpanModel,
             validation_documents: Sequence[Document],
-            packed: bool = True,
+            packed: bool | None = None,
             **kwargs: Any,
         ):
             super().__init__(*args, **kwargs)
             self.span_model = span_model
             self.validation_documents = validation_documents
+            if packed is None:  # the faster where measured (see TrainOptions.padded_forward)
+                packed = self.args.device.type == "cpu"
             self.packed = packed and not layout_problems(span_model.model)
 
         def compute_loss(
@@ -435,7 +437,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         train_dataset=train_dataset,
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
-        packed=not options.padded_forward,
+        packed=None if options.padded_forward is None else not options.padded_forward,
         optimizers=(
             None if "optim" in extra_arguments else build_optimizer(span_model.model, options),
             None,
