@@ -56,7 +56,7 @@ from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTI
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
 from lukener.tasks.options import TrainOptions
-from lukener.tasks.training import train
+from lukener.tasks.training import train, with_chosen_pretokenize
 
 # CoNLL-2003 on 2 CPU cores: training on the first documents of eng.train (a fixed part),
 # rates picked on the first documents of eng.testa, scored on all of eng.testb.
@@ -170,8 +170,38 @@ def span_model_run(
         "steps": result.global_steps,
         "unencodable_train_gold": len(result.train_stats.unencodable),
         "train_gold": result.train_stats.gold_entities,
+        # What training chose (round 8 on; earlier runs tokenized each sentence at once).
+        "pretokenize": json.loads((work / "span" / "lukener.json").read_text())["encoding"][
+            "pretokenize"
+        ],
         "changes": dict(changes),
     }
+
+
+def span_context_length(system: str, corpus: str, args: argparse.Namespace) -> int | None:
+    """Subwords per span-context input (None: the model's maximum)."""
+    if system != "span-context":
+        return None
+    if args.max_context:
+        return int(args.max_context)
+    return CONLL_CONTEXT if corpus.startswith("conll2003") else None
+
+
+def expected_pretokenize(
+    train_documents: list[Document], encoder: str, max_sequence_length: int | None
+) -> bool:
+    """Whether ``lukener train`` will tokenize word by word on this training split (as
+    :func:`span_model_run` records it), to find a run already made."""
+    span_model = load_span_model(
+        str(encoder_directory(encoder)),
+        labels=["x"],
+        overrides={
+            "max_mention_length": SPAN_SETTINGS["max_mention_length"],
+            "max_sequence_length": max_sequence_length,
+        },
+        device="cpu",
+    )
+    return with_chosen_pretokenize(span_model, train_documents).settings.pretokenize
 
 
 def token_run(
@@ -241,11 +271,9 @@ def system_run(
             "fresh_negatives": args.fresh_negatives,
             **SPAN_EXTRA,
         }
-        if system == "span-context":
-            if args.max_context:
-                changes["max_sequence_length"] = args.max_context
-            elif corpus.startswith("conll2003"):
-                changes["max_sequence_length"] = CONLL_CONTEXT
+        context_length = span_context_length(system, corpus, args)
+        if context_length is not None:
+            changes["max_sequence_length"] = context_length
         run = span_model_run(
             splits, work, args.epochs, rate, args.batch_size, seed, test, args.encoder, **changes
         )
@@ -285,6 +313,8 @@ def training_of(run: dict[str, Any]) -> str:
         label += f", clip {run['max_grad_norm']:g}"
     if run.get("fresh_negatives"):
         label += ", fresh negatives"
+    if run.get("pretokenize"):
+        label += ", word by word"
     return label
 
 
@@ -365,6 +395,9 @@ def main() -> None:
         splits = corpus_splits(corpus, work_root / "data")
         for system in systems:
             data = single_sentences_splits(splits) if system == "span-sentences" else splits
+            pretokenize = system.startswith("span") and expected_pretokenize(
+                data["train"], args.encoder, span_context_length(system, corpus, args)
+            )
 
             def one(
                 rate: float,
@@ -373,6 +406,7 @@ def main() -> None:
                 corpus: str = corpus,
                 system: str = system,
                 data: dict[str, list[Document]] = data,
+                pretokenize: bool = pretokenize,
             ) -> dict[str, Any]:
                 key = run_key(
                     {
@@ -384,6 +418,7 @@ def main() -> None:
                         "span_attention": args.span_attention,
                         "max_grad_norm": args.max_grad_norm,
                         "fresh_negatives": args.fresh_negatives,
+                        "pretokenize": pretokenize,
                         "epochs": args.epochs,
                     }
                 )

@@ -317,3 +317,17 @@ def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile(
         "100", "150 (1.50x)", "200", f"500 (2.50x); {default_batches}",
         f"600 (3.00x); {other_batches}", "failed (see the JSON)", "9.0 / 6.0 steps/s (1.50x)",
     ]  # fmt: skip
+
+
+def test_accuracy_rows_tell_word_by_word_span_runs_apart() -> None:
+    """A span run that `lukener train` pretokenized gets its own row (and its own key, so a
+    grid resumed from the runs file does not mistake one for the other)."""
+    from bench import accuracy
+
+    run = {"corpus": "ja", "encoder": "e5", "system": "span-context", "epochs": 6.0,
+           "span_attention": "inside", "max_grad_norm": 1.0, "learning_rate": 1e-4, "seed": 42}  # fmt: skip
+    pretokenized = {**run, "pretokenize": True}
+    assert accuracy.training_of(run) == "inside, clip 1"
+    assert accuracy.training_of(pretokenized) == "inside, clip 1, word by word"
+    assert accuracy.run_key(run) != accuracy.run_key(pretokenized)
+    assert accuracy.run_key({**run, "pretokenize": False}) == accuracy.run_key(run)

@@ -176,3 +176,59 @@ def test_packed_training_matches_the_padded_forward(
     assert calls["n"] == 0
     assert len(losses["packed"]) == 4
     assert losses["packed"] == pytest.approx(losses["padded"], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def japanese_200(tmp_path_factory) -> Path:
+    """200 documents of the Japanese corpus (text without spaces, each character a word),
+    enough that the tiny SentencePiece model's merged pieces cross entity boundaries."""
+    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.corpora import japanese_source
+    from lukener.data.documents import write_jsonl
+
+    documents, _ = conll_to_documents(japanese_source(), ConllOptions(no_space=True))
+    path = tmp_path_factory.mktemp("ja200") / "train.jsonl"
+    with path.open("w", encoding="utf-8") as stream:
+        write_jsonl(stream, documents[:200])
+    return path
+
+
+def test_pretokenize_is_chosen_when_pieces_cross_entity_boundaries(
+    tiny_mluke, japanese_200, tiny_luke, wnut_small
+) -> None:
+    """Japanese text without spaces (every character a word): SentencePiece pieces that
+    merge characters across an entity's boundary leave it unencodable, so tokenizing word
+    by word encodes more training entities and is chosen; English tweets keep the
+    sentence-at-once default."""
+    from lukener.data.documents import read_jsonl
+    from lukener.modeling.loading import load_span_model
+    from lukener.tasks.training import unencodable_gold, with_chosen_pretokenize
+
+    japanese = list(read_jsonl(japanese_200))
+    raw = load_span_model(str(tiny_mluke), labels=["x"], device="cpu")
+    chosen = with_chosen_pretokenize(raw, japanese)
+    assert not raw.settings.pretokenize and chosen.settings.pretokenize
+    raw_missing, total = unencodable_gold(raw, japanese)
+    word_missing, _ = unencodable_gold(chosen, japanese)
+    assert word_missing < raw_missing <= total
+    assert f"leaves {raw_missing} of the {total} training entities" in chosen.notes[-1]
+
+    english = list(read_jsonl(wnut_small))
+    luke = load_span_model(str(tiny_luke), labels=["x"], device="cpu")
+    kept = with_chosen_pretokenize(luke, english)
+    assert kept is luke and not kept.settings.pretokenize
+
+
+@pytest.mark.parametrize(("flags", "expected"), [([], True), (["--no-pretokenize"], False)])
+def test_train_saves_the_chosen_pretokenize(
+    invoke, tiny_mluke, japanese_200, tmp_path, flags, expected
+) -> None:
+    output = tmp_path / "run"
+    result = invoke(
+        "train", "--train", japanese_200, "--model", tiny_mluke, "--output-dir", output,
+        "--max-steps", "1", "--batch-size", "8", *flags,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    settings = json.loads((output / "lukener.json").read_text())["encoding"]
+    assert settings["pretokenize"] is expected
+    assert ("--pretokenize chosen" in result.output) is expected

@@ -188,7 +188,15 @@ class TrainOptions:
     tokenization: Annotated[str, Option("raw (each sentence at once) or words (word by word).")] = (
         "raw"
     )
-    pretokenize: Annotated[bool, Option("raw: keep tokens inside word boundaries.")] = False
+    pretokenize: Annotated[
+        bool | None,
+        Option(
+            "raw: keep tokens inside word boundaries (saved with the checkpoint). Default: "
+            "on when it lets more training entities be encoded, as when a tokenizer's pieces "
+            "cross the word (character) boundaries of text without spaces.",
+            flags=("--pretokenize/--no-pretokenize",),
+        ),
+    ] = None
     seed: Annotated[int, Option("Random seed (head initialisation, data order, negatives).")] = 42
     bf16: Annotated[bool, Option("bfloat16 mixed precision (GPU).")] = False
     fp16: Annotated[bool, Option("float16 mixed precision (GPU).")] = False
