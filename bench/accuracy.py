@@ -53,6 +53,7 @@ from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.data.span_json import iter_span_json
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTION_MODES
+from lukener.spans.settings import load_settings_file
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
 from lukener.tasks.options import TrainOptions
@@ -171,9 +172,7 @@ def span_model_run(
         "unencodable_train_gold": len(result.train_stats.unencodable),
         "train_gold": result.train_stats.gold_entities,
         # What training chose (round 8 on; earlier runs tokenized each sentence at once).
-        "pretokenize": json.loads((work / "span" / "lukener.json").read_text())["encoding"][
-            "pretokenize"
-        ],
+        "pretokenize": (load_settings_file(work / "span") or {})["encoding"]["pretokenize"],
         "changes": dict(changes),
     }
 
