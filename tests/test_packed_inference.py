@@ -115,30 +115,77 @@ def test_logits_follow_parameter_changes() -> None:
 
 
 def test_padding_only_in_attention(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every product runs over real tokens only; attention sees each input padded."""
+    """Every product runs over real tokens only; attention sees each input padded: without
+    gradients as four blocks (word and span queries against word and span keys, the last
+    layer's word queries only those the classifier reads), with gradients as one call over
+    the widened heads."""
+    from lukener.modeling import packed_inference
+
     original, _ = span_models()
     inputs = span_inputs()
     real_tokens = int(inputs["attention_mask"].sum()) + int(real_spans(inputs).sum())
     rows: list[int] = []
     linear, sdpa = F.linear, F.scaled_dot_product_attention
-    attention_shapes: list[tuple[int, ...]] = []
+    blockwise = packed_inference._FLASH_WITH_LSE
+    assert blockwise is not None
+    widened_shapes: list[tuple[int, ...]] = []
+    block_shapes: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
 
     def counting_linear(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         rows.append(x.shape[:-1].numel())
         return linear(x, *args, **kwargs)
 
     def recording_sdpa(query: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        attention_shapes.append(tuple(query.shape))
+        widened_shapes.append(tuple(query.shape))
         return sdpa(query, *args, **kwargs)
+
+    def recording_blocks(query: torch.Tensor, key: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        block_shapes.append((tuple(query.shape), tuple(key.shape)))
+        return blockwise(query, key, *args, **kwargs)
 
     monkeypatch.setattr(F, "linear", counting_linear)
     monkeypatch.setattr(F, "scaled_dot_product_attention", recording_sdpa)
+    monkeypatch.setattr(packed_inference, "_FLASH_WITH_LSE", recording_blocks)
     with torch.no_grad():
         PackedSpanClassifier(original)(**inputs)
     words, spans = inputs["input_ids"].shape[1], inputs["entity_ids"].shape[1]
-    assert attention_shapes == [(3, 4, words + spans, 16)] * 2
+    assert widened_shapes == []
+    to_words, to_spans = (3, 4, words, 8), (3, 4, spans, 8)
+    # Words read by the classifier, per input: those where a real span starts or ends.
+    real = real_spans(inputs)
+    read = max(
+        len(set(inputs["entity_start_positions"][i][real[i]].tolist())
+            | set(inputs["entity_end_positions"][i][real[i]].tolist()))
+        for i in range(3)
+    )  # fmt: skip
+    assert read < words
+    last_words = (3, 4, read, 8)
+    assert block_shapes == [
+        (to_words, to_words), (to_words, to_spans), (to_spans, to_words), (to_spans, to_spans),
+        (last_words, to_words), (last_words, to_spans), (to_spans, to_words), (to_spans, to_spans),
+    ]  # fmt: skip
     assert max(rows) == real_tokens
     assert inputs["input_ids"].numel() + inputs["entity_ids"].numel() > real_tokens
+
+    rows.clear()
+    block_shapes.clear()
+    PackedSpanClassifier(original)(**inputs)  # gradients on: the widened heads
+    assert block_shapes == []
+    assert widened_shapes == [(3, 4, words + spans, 16)] * 2
+    assert max(rows) == real_tokens
+
+
+def test_blockwise_and_widened_attention_agree() -> None:
+    """The two attention paths give the same logits, and each transformers'."""
+    original, _ = span_models()
+    inputs = span_inputs()
+    packed = PackedSpanClassifier(original)
+    with torch.no_grad():
+        blockwise = packed(**inputs)
+    widened = packed(**inputs).detach()
+    real = real_spans(inputs)
+    torch.testing.assert_close(blockwise[real], widened[real], **TOLERANCE)
+    torch.testing.assert_close(widened[real], reference_logits(original, inputs)[real], **TOLERANCE)
 
 
 def test_bf16_autocast_runs_close_to_fp32() -> None:

@@ -11,6 +11,14 @@ entity-aware queries widened as in fused_attention.py, and gathered back. In the
 only the rows the classifier reads (spans, and the words where spans start or end) go through
 the output and feed-forward layers.
 
+Without gradients on a CPU (predict, evaluate), attention is computed as its four blocks
+instead (word and span queries each against word and span keys; the keys and values laid out
+per input once for both), each by the fused kernel, which also returns each row's
+log-sum-exp of scores; two blocks of a row join as their softmax weights say. That is half the
+products of the widened heads (the CoNLL-2003 sentences in document context are 80 % words),
+and in the last layer only the words the classifier reads are queries. Training keeps the
+widened heads: the kernel's log-sum-exp carries no gradient.
+
 Same parameters, same operations, same results: tests check the logits against
 transformers' within 1e-5 in fp32, and in training (every operation is differentiable) the
 loss and every gradient, with dropout off. In training mode the model's dropouts apply where
@@ -49,6 +57,11 @@ class _Packing:
     rows: torch.Tensor  # (packed rows,) index into the flattened (inputs * length) layout
     inputs: int
     length: int
+    word_length: int  # words per input in the padded layout; the rest of ``length`` spans
+    # index of each packed word row into the flattened (inputs * word_length) layout, and of
+    # each span row into (inputs * spans per input)
+    word_slots: torch.Tensor
+    span_slots: torch.Tensor
     # bool, may be attended to: (inputs, 1, 1, length), or (inputs, 1, length, length) when
     # the model's span attention restricts who sees what (span_attention.py)
     key_mask: torch.Tensor
@@ -102,11 +115,9 @@ class PackedSpanClassifier:
         first_word = torch.cumsum(word_counts, dim=0) - word_counts
         starts = (first_word[:, None] + entity_start_positions)[entity_real]
         ends = (first_word[:, None] + entity_end_positions)[entity_real]
-        read = torch.cat(
-            [
-                torch.unique(torch.cat([starts, ends])),
-                torch.arange(packing.words, hidden.size(0), device=hidden.device),
-            ]
+        read = _Read(
+            torch.unique(torch.cat([starts, ends])),
+            torch.arange(packing.words, hidden.size(0), device=hidden.device),
         )
 
         layers = parts.layers
@@ -114,8 +125,9 @@ class PackedSpanClassifier:
             hidden = _layer(layer, hidden, packing, read if number == len(layers) - 1 else None)
 
         # ``hidden`` now holds the ``read`` rows only.
-        position = torch.full((packing.rows.numel(),), -1, dtype=torch.long, device=read.device)
-        position[read] = torch.arange(read.numel(), device=read.device)
+        position = torch.full((packing.rows.numel(),), -1, dtype=torch.long, device=hidden.device)
+        rows = read.rows()
+        position[rows] = torch.arange(rows.numel(), device=rows.device)
         spans = hidden[position[packing.words :]]
         features = torch.cat([hidden[position[starts]], hidden[position[ends]], spans], dim=-1)
         span_logits: torch.Tensor = parts.classifier(parts.dropout(features))
@@ -135,6 +147,9 @@ def _packing(
     length = word_length + entity_real.size(1)
     flat = torch.arange(inputs * length, device=word_real.device).view(inputs, length)
     rows = torch.cat([flat[:, :word_length][word_real], flat[:, word_length:][entity_real]])
+    word_slots = torch.arange(word_real.numel(), device=word_real.device)[word_real.flatten()]
+    span_slots = torch.arange(entity_real.numel(), device=word_real.device)
+    span_slots = span_slots[entity_real.flatten()]
     key_mask = torch.cat([word_real, entity_real & entity_attended], dim=1)[:, None, None, :]
     span_words = None
     if span_attention == "inside" and entity_position_ids is not None:
@@ -142,19 +157,140 @@ def _packing(
     allowed = allowed_attention(span_attention, word_length, length, word_real.device, span_words)
     if allowed is not None:
         key_mask = key_mask & per_input(allowed)
-    return _Packing(int(word_real.sum()), rows, inputs, length, key_mask.contiguous())
+    return _Packing(
+        int(word_real.sum()),
+        rows,
+        inputs,
+        length,
+        word_length,
+        word_slots,
+        span_slots,
+        key_mask.contiguous(),
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The packed rows the classifier reads after the last layer: words (sorted) and spans."""
+
+    words: torch.Tensor
+    spans: torch.Tensor
+
+    def rows(self) -> torch.Tensor:
+        return torch.cat([self.words, self.spans])
 
 
 def _layer(
-    layer: LayerParts, hidden: torch.Tensor, packing: _Packing, read: torch.Tensor | None
+    layer: LayerParts, hidden: torch.Tensor, packing: _Packing, read: _Read | None
 ) -> torch.Tensor:
     """One ``LukeLayer`` over packed rows; with ``read``, only those rows come out."""
-    context = _attention(layer.attention, hidden, packing)
+    if _blockwise(layer.attention, hidden, packing):
+        context = _blockwise_attention(layer.attention, hidden, packing, read)
+    else:
+        context = _attention(layer.attention, hidden, packing)
+        if read is not None:
+            context = context[read.rows()]
     if read is not None:
-        context, hidden = context[read], hidden[read]
+        hidden = hidden[read.rows()]
     attended = layer.attention_output(context, hidden)
     output: torch.Tensor = layer.output(layer.intermediate(attended), attended)
     return output
+
+
+# The CPU flash-attention kernel with each row's log-sum-exp of scores (a private torch op:
+# absent from a build, the widened heads serve).
+_FLASH_WITH_LSE = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+
+
+def _blockwise(attention: AttentionParts, hidden: torch.Tensor, packing: _Packing) -> bool:
+    """Whether this layer's attention goes block by block: entity-aware queries, every query
+    of an input allowed the same keys (``full`` span attention), no gradient, no dropout, on a
+    CPU."""
+    return (
+        _FLASH_WITH_LSE is not None
+        and attention.entity_queries is not None
+        and packing.key_mask.size(2) == 1
+        and packing.length > packing.word_length
+        and hidden.device.type == "cpu"
+        and not torch.is_grad_enabled()
+        and not attention.dropout.training
+    )
+
+
+def _blockwise_attention(
+    attention: AttentionParts, hidden: torch.Tensor, packing: _Packing, read: _Read | None
+) -> torch.Tensor:
+    """The context of every packed row (of ``read``'s rows, when given), from the four
+    blocks of entity-aware attention, each query set against each key set."""
+    assert _FLASH_WITH_LSE is not None
+    assert attention.entity_queries is not None
+    heads, head_dim = attention.heads, attention.head_dim
+    words, inputs = packing.words, packing.inputs
+    word_length = packing.word_length
+    span_length = packing.length - word_length
+    w2e_query, e2w_query, e2e_query = attention.entity_queries
+
+    def laid_out(states: torch.Tensor, slots: torch.Tensor, length: int) -> torch.Tensor:
+        buffer = states.new_zeros((inputs * length, heads, head_dim))
+        buffer[slots] = states.view(-1, heads, head_dim)
+        return buffer.view(inputs, length, heads, head_dim).transpose(1, 2)
+
+    def packed(context: torch.Tensor, slots: torch.Tensor) -> torch.Tensor:
+        return context.transpose(1, 2).reshape(-1, heads * head_dim)[slots]
+
+    key, value = attention.key(hidden), attention.value(hidden)
+    word_keys = laid_out(key[:words], packing.word_slots, word_length)
+    word_values = laid_out(value[:words], packing.word_slots, word_length)
+    span_keys = laid_out(key[words:], packing.span_slots, span_length)
+    span_values = laid_out(value[words:], packing.span_slots, span_length)
+    # Additive masks in the products' dtype, as the kernel takes them; the lowest finite
+    # value (not -inf) keeps a row with no key in a block finite, its weight exactly zero.
+    allowed = packing.key_mask
+    blocked = torch.zeros(allowed.shape, dtype=key.dtype, device=key.device)
+    blocked = blocked.masked_fill(~allowed, torch.finfo(key.dtype).min)
+    word_mask, span_mask = blocked[..., :word_length], blocked[..., word_length:]
+    scale = 1.0 / math.sqrt(head_dim)
+
+    def joined(queries: torch.Tensor, second_queries: torch.Tensor) -> torch.Tensor:
+        to_words, to_words_lse = _FLASH_WITH_LSE(
+            queries, word_keys, word_values, attn_mask=word_mask, scale=scale
+        )
+        to_spans, to_spans_lse = _FLASH_WITH_LSE(
+            second_queries, span_keys, span_values, attn_mask=span_mask, scale=scale
+        )
+        # Each block is softmax-normalised over its own keys; over both, block b's share
+        # of a row is exp(lse_b) / (exp(lse_words) + exp(lse_spans)).
+        share = torch.sigmoid(to_words_lse - to_spans_lse).unsqueeze(-1)
+        joint: torch.Tensor = to_words * share + to_spans * (1 - share)
+        return joint.to(to_words.dtype)
+
+    word_rows, query_slots, query_length = _word_queries(packing, read)
+    word_states = hidden[word_rows]
+    word_context = joined(
+        laid_out(attention.query(word_states), query_slots, query_length),
+        laid_out(w2e_query(word_states), query_slots, query_length),
+    )
+    span_states = hidden[words:]
+    span_context = joined(
+        laid_out(e2w_query(span_states), packing.span_slots, span_length),
+        laid_out(e2e_query(span_states), packing.span_slots, span_length),
+    )
+    return torch.cat([packed(word_context, query_slots), packed(span_context, packing.span_slots)])
+
+
+def _word_queries(
+    packing: _Packing, read: _Read | None
+) -> tuple[torch.Tensor | slice, torch.Tensor, int]:
+    """The packed word rows that are queries (all, or ``read``'s), each one's slot in a
+    per-input layout of queries, and that layout's length."""
+    if read is None:
+        return slice(0, packing.words), packing.word_slots, packing.word_length
+    owners = packing.word_slots[read.words] // packing.word_length
+    counts = torch.bincount(owners, minlength=packing.inputs)
+    length = max(int(counts.max()), 1) if counts.numel() else 1
+    first = torch.cumsum(counts, dim=0) - counts
+    rank = torch.arange(owners.numel(), device=owners.device) - first[owners]
+    return read.words, owners * length + rank, length
 
 
 def _attention(attention: AttentionParts, hidden: torch.Tensor, packing: _Packing) -> torch.Tensor:
