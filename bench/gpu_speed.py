@@ -211,6 +211,7 @@ def main() -> None:
                 root,
                 args.train_steps,
                 args.rounds,
+                cpu=device != "cuda",
                 batch_size=32,
                 bf16=device == "cuda",
             )

@@ -42,6 +42,7 @@ from bench.ablation import cpu_name
 from bench.throughput import conll_documents, memory_growth, plain_predict, replace_section
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.modeling.linear_products import onednn_is_faster
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.tasks.inference import Predictor
@@ -95,6 +96,11 @@ def predict_ratios(
     fused = load_span_model(str(checkpoint), device="cpu")
     plain = load_span_model(str(checkpoint), device="cpu", fused_attention=False)
     predictors = {"lukener": Predictor(fused)}
+    if predictors["lukener"].linear_products == "onednn":
+        # The packing alone: lukener's path with torch's BLAS products, as the plain path's
+        # (a model of its own: the choice is made on the model).
+        blas = load_span_model(str(checkpoint), device="cpu")
+        predictors["lukener_blas"] = Predictor(blas, RunOptions(linear_products="blas"))
     if int8:
         predictors["int8"] = Predictor(fused, RunOptions(quantize="int8"))
     paths: dict[str, Any] = {
@@ -110,6 +116,7 @@ def predict_ratios(
         f"{name}_over_plain": seconds["plain"] / s for name, s in seconds.items() if name != "plain"
     }
     out["budget_tokens"] = predictors["lukener"].max_batch_tokens
+    out["linear_products"] = predictors["lukener"].linear_products or ""
     out["threads"] = predictors["lukener"].threads or 0
     return out
 
@@ -151,18 +158,26 @@ def busy_ratio(checkpoint: Path, documents: list[Document], rounds: int) -> dict
 
 
 def training_ratio(
-    checkpoint: Path, data: Path, root: Path, steps: int, rounds: int, **options: Any
-) -> dict[str, float]:
-    """Steps/s of the packed forward against the padded one; ``options`` are more
-    TrainOptions fields for both (the GPU bench's bf16 and batch size)."""
+    checkpoint: Path,
+    data: Path,
+    root: Path,
+    steps: int,
+    rounds: int,
+    cpu: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """Steps/s of ``lukener train``'s default (packed forward, linear products by
+    measurement) against transformers' padded forward as it is (torch's BLAS products);
+    on a CPU also the packed forward with BLAS products (the packing alone). ``options``
+    are more TrainOptions fields for all (the GPU bench's bf16 and batch size)."""
 
-    def run(padded: bool, index: int) -> float:
-        settings: dict[str, Any] = {"batch_size": 8, **options}
+    def run(name: str, index: int) -> float:
+        settings: dict[str, Any] = {"batch_size": 8, **options, **RUNS[name]}
         result = train(
             TrainOptions(
                 train=data, model=str(checkpoint),
-                output_dir=root / f"train-{checkpoint.name}-{padded}-{index}",
-                max_steps=steps, learning_rate=1e-5, padded_forward=padded,
+                output_dir=root / f"train-{checkpoint.name}-{name}-{index}",
+                max_steps=steps, learning_rate=1e-5,
                 logging_steps=steps, max_mention_length=16, seed=1, **settings,
             )
         )  # fmt: skip
@@ -170,7 +185,7 @@ def training_ratio(
 
     # The tokens the padded forward computes against the real ones, counted on the packed
     # run's batches (the same chunks and batches as the padded run's: same seed). An exact
-    # forward can skip only the padding, so this ratio bounds what packing can gain.
+    # forward can skip only the padding, so this ratio bounds what packing alone can gain.
     tokens = {"real": 0, "padded": 0}
     original = PackedSpanClassifier.__call__
 
@@ -181,18 +196,39 @@ def training_ratio(
         tokens["padded"] += words.numel() + spans.numel()
         return original(self, **features)
 
-    speeds: dict[str, list[float]] = {"packed": [], "padded": []}
+    names = ["packed", "padded", "packed_blas"] if cpu else ["packed", "padded"]
+    speeds: dict[str, list[float]] = {name: [] for name in names}
     for index in range(rounds):
-        PackedSpanClassifier.__call__ = counting  # type: ignore[method-assign]
-        try:
-            speeds["packed"].append(run(False, index))
-        finally:
-            PackedSpanClassifier.__call__ = original  # type: ignore[method-assign]
-        speeds["padded"].append(run(True, index))
-    packed, padded = max(speeds["packed"]), max(speeds["padded"])
-    return {"packed_steps_per_second": packed, "padded_steps_per_second": padded,
-            "packed_over_padded": packed / padded,
+        for name in names:
+            if name == "packed" and index == 0:
+                PackedSpanClassifier.__call__ = counting  # type: ignore[method-assign]
+            try:
+                speeds[name].append(run(name, index))
+            finally:
+                PackedSpanClassifier.__call__ = original  # type: ignore[method-assign]
+    best = {name: max(values) for name, values in speeds.items()}
+    out: dict[str, Any] = {f"{name}_steps_per_second": best[name] for name in names}
+    out |= {"packed_over_padded": best["packed"] / best["padded"],
             "padded_over_real_tokens": tokens["padded"] / tokens["real"]}  # fmt: skip
+    if cpu:
+        out["packing_alone"] = best["packed_blas"] / best["padded"]
+        out["linear_products"] = "onednn" if onednn_chosen(checkpoint) else "blas"
+    return out
+
+
+# Each training run's own TrainOptions fields.
+RUNS: dict[str, dict[str, Any]] = {
+    "packed": {"padded_forward": False},
+    "padded": {"padded_forward": True, "linear_products": "blas"},
+    "packed_blas": {"padded_forward": False, "linear_products": "blas"},
+}
+
+
+def onednn_chosen(checkpoint: Path) -> bool:
+    """What ``--linear-products auto`` chose for this shape in this process (measured
+    once, cached)."""
+    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    return onednn_is_faster(config["hidden_size"], config["intermediate_size"])
 
 
 def shapes_markdown(results: dict[str, Any]) -> list[str]:
@@ -213,28 +249,49 @@ def shapes_markdown(results: dict[str, Any]) -> list[str]:
         f"    {results['command']}",
         "",
         (
-            "| shape | predict, WNUT-16 tweets | predict, CoNLL-2003 in context | "
-            "predict --quantize int8, tweets | busy CPU: default threads over every core | "
-            "train: packed over padded forward (padded tokens over real) |"
+            "Linear products: what `--linear-products auto` chose for the shape on this CPU "
+            "(oneDNN or torch's BLAS); where oneDNN, the ratio lukener reaches with BLAS "
+            "products (the packing alone) is given beside, and the training's padded "
+            "baseline is transformers' forward as it is (BLAS products)."
         ),
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "",
+        (
+            "| shape | linear products | predict, WNUT-16 tweets | "
+            "predict, CoNLL-2003 in context | predict --quantize int8, tweets | "
+            "busy CPU: default threads over every core | "
+            "train: lukener over transformers' padded forward (packing alone; padded tokens "
+            "over real) |"
+        ),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
+
+    def with_blas(part: dict[str, Any], detail: str = "") -> str:
+        blas = part.get("lukener_blas_over_plain")
+        inside = "; ".join(
+            ([f"BLAS: {blas:.2f}x"] if blas is not None else []) + ([detail] if detail else [])
+        )
+        return ratio(part, "lukener_over_plain", f" ({inside})" if inside else "")
+
     for name, row in results["shapes"].items():
         shape = row["shape"]
         tweets = row.get("tweets", {})
         busy = row.get("busy_cpu_tweets", {})
         training = row.get("training", {})
+        train_detail = "; ".join(
+            ([f"{training['packing_alone']:.2f}x"] if "packing_alone" in training else [])
+            + ([f"{training['padded_over_real_tokens']:.2f}x"]
+               if "padded_over_real_tokens" in training else [])
+        )  # fmt: skip
         cells = [
             (f"{name} ({shape['num_hidden_layers']} x {shape['hidden_size']}, "
             f"{shape['num_attention_heads']} heads, {shape['intermediate_size']})"),
-            ratio(tweets, "lukener_over_plain",
-                  f" ({tweets.get('budget_tokens')} tokens, {tweets.get('threads')} threads)"),
-            ratio(row.get("conll_in_context", {}), "lukener_over_plain"),
+            tweets.get("linear_products") or training.get("linear_products") or "not measured",
+            with_blas(tweets, f"{tweets.get('budget_tokens')} tokens, "
+                      f"{tweets.get('threads')} threads" if tweets else ""),
+            with_blas(row.get("conll_in_context", {})),
             ratio(tweets, "int8_over_plain"),
             ratio(busy, "default_over_every_core", f" ({busy.get('default_threads', 0):.0f} threads)"),
-            ratio(training, "packed_over_padded",
-                  f" ({training['padded_over_real_tokens']:.2f}x)"
-                  if "padded_over_real_tokens" in training else ""),
+            ratio(training, "packed_over_padded", f" ({train_detail})" if train_detail else ""),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     memory = results.get("predict_peak_memory_kib")

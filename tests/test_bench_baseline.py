@@ -331,3 +331,28 @@ def test_accuracy_rows_tell_word_by_word_span_runs_apart() -> None:
     assert accuracy.training_of(pretokenized) == "inside, clip 1, word by word"
     assert accuracy.run_key(run) != accuracy.run_key(pretokenized)
     assert accuracy.run_key({**run, "pretokenize": False}) == accuracy.run_key(run)
+
+
+def test_shapes_table_separates_the_packing_from_the_linear_products() -> None:
+    """Where oneDNN products were chosen, each ratio shows beside it what the packing alone
+    (BLAS products) reached."""
+    from bench.shapes import shapes_markdown
+
+    tweets = {"lukener_over_plain": 2.5, "lukener_blas_over_plain": 1.6, "int8_over_plain": 2.2,
+              "budget_tokens": 1024, "threads": 2, "linear_products": "onednn"}  # fmt: skip
+    training = {"packed_over_padded": 2.1, "packing_alone": 1.3,
+                "padded_over_real_tokens": 1.37, "linear_products": "onednn"}  # fmt: skip
+    results = {
+        "machine": "CPU X",
+        "command": "python -m bench.shapes",
+        "shapes": {"base": {"shape": {"num_hidden_layers": 12, "hidden_size": 768,
+                                      "num_attention_heads": 12, "intermediate_size": 3072},
+                            "tweets": tweets, "conll_in_context": {"lukener_over_plain": 3.0},
+                            "training": training}},
+    }  # fmt: skip
+    row = next(line for line in shapes_markdown(results) if line.startswith("| base"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:] == [
+        "onednn", "2.50x (BLAS: 1.60x; 1024 tokens, 2 threads)", "3.00x", "2.20x", "not run",
+        "2.10x (1.30x; 1.37x)",
+    ]  # fmt: skip

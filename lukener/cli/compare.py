@@ -47,6 +47,7 @@ def compare_command(
             "device",
             "threads",
             "quantize",
+            "linear_products",
         ),
     ],
     conll: Annotated[ConllOptions, Fields("no_space")],

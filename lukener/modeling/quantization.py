@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from lukener.modeling.linear_products import set_linear_products
+
 QUANTIZATIONS = ("none", "int8")
 
 
@@ -31,8 +33,10 @@ def quantize_int8(model: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.filterwarnings("ignore", message=r".*quantized tensor creation functions")
+        plain = copy.deepcopy(model).eval()
+        set_linear_products(plain, "blas")  # quantize_dynamic knows nn.Linear only
         return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            copy.deepcopy(model).eval(),
+            plain,
             {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
             dtype=torch.qint8,
         )

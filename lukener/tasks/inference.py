@@ -13,6 +13,7 @@ import torch
 
 from lukener.data.documents import Document, Entity, Example
 from lukener.errors import LukenerError
+from lukener.modeling.linear_products import LINEAR_PRODUCTS, use_linear_products
 from lukener.modeling.loading import SpanModel
 from lukener.modeling.luke_layout import layout_problems, layout_report
 from lukener.modeling.onnx_export import OnnxSpanClassifier
@@ -90,6 +91,8 @@ class Predictor:
             raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
         if run.quantize not in QUANTIZATIONS:
             raise LukenerError(f"quantize must be one of {', '.join(QUANTIZATIONS)}")
+        if run.linear_products not in LINEAR_PRODUCTS:
+            raise LukenerError(f"linear products must be one of {', '.join(LINEAR_PRODUCTS)}")
         if run.quantize == "int8":
             if span_model.device.type != "cpu":
                 raise LukenerError("--quantize int8 runs on the CPU only (pass --device cpu)")
@@ -97,6 +100,14 @@ class Predictor:
         self.span_model = span_model
         self.precision = run.precision
         self.threads = configure_threads(run.threads) if span_model.device.type == "cpu" else None
+        # Measured after the threads are set: the faster products depend on them.
+        self.linear_products = (
+            use_linear_products(span_model.model, run.linear_products)
+            if span_model.device.type == "cpu"
+            and run.quantize == "none"
+            and span_model.onnx_path is None
+            else None
+        )
         forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
         problems = [] if span_model.onnx_path else layout_problems(span_model.model)
         if span_model.onnx_path is not None:

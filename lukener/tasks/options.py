@@ -77,6 +77,14 @@ class RunOptions:
             min=1,
         ),
     ] = None
+    linear_products: Annotated[
+        str,
+        Option(
+            "How the linear layers multiply on a CPU (fp32): auto (oneDNN where it measures "
+            "clearly faster than torch's BLAS for this model's shape on this CPU, else BLAS), "
+            "onednn, or blas.",
+        ),
+    ] = "auto"
 
 
 @dataclass(frozen=True)
@@ -286,6 +294,14 @@ class TrainOptions:
             flags=("--padded-forward/--packed-forward",),
         ),
     ] = None
+    linear_products: Annotated[
+        str,
+        Option(
+            "How the linear layers multiply on a CPU (fp32): auto (oneDNN where it measures "
+            "clearly faster than torch's BLAS for this model's shape on this CPU, else BLAS), "
+            "onednn, or blas.",
+        ),
+    ] = "auto"
 
 
 @dataclass(frozen=True)

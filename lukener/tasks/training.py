@@ -22,6 +22,7 @@ from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.checkpoints import first_line
 from lukener.modeling.fused_attention import set_span_attention
 from lukener.modeling.legacy_tokenizer_files import write_legacy_tokenizer_files
+from lukener.modeling.linear_products import LINEAR_PRODUCTS, use_linear_products
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.modeling.luke_layout import layout_problems
 from lukener.modeling.packed_inference import PackedSpanClassifier
@@ -213,6 +214,7 @@ def _span_trainer_class() -> type:
             span_model: SpanModel,
             validation_documents: Sequence[Document],
             packed: bool | None = None,
+            linear_products: str = "auto",
             **kwargs: Any,
         ):
             super().__init__(*args, **kwargs)
@@ -221,6 +223,12 @@ def _span_trainer_class() -> type:
             if packed is None:  # the faster where measured (see TrainOptions.padded_forward)
                 packed = self.args.device.type == "cpu"
             self.packed = packed and not layout_problems(span_model.model)
+            # Set once for the whole run; evaluation keeps it (its own choice could differ).
+            self.linear_products = (
+                use_linear_products(span_model.model, linear_products)
+                if self.args.device.type == "cpu"
+                else "blas"
+            )
 
         def compute_loss(
             self,
@@ -260,6 +268,7 @@ def _span_trainer_class() -> type:
                 run=RunOptions(
                     batch_size=self.args.per_device_eval_batch_size,
                     threads=torch.get_num_threads(),
+                    linear_products=self.linear_products,
                 ),
                 share=process_share(self.accelerator.process_index, self.accelerator.num_processes),
             )
@@ -377,6 +386,8 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     from lukener.data.convert import ConllOptions
     from lukener.data.sources import read_documents
 
+    if options.linear_products not in LINEAR_PRODUCTS:
+        raise LukenerError(f"--linear-products must be one of {', '.join(LINEAR_PRODUCTS)}")
     if not torch.cuda.is_available():
         configure_threads(options.threads)
     conll = ConllOptions(no_space=options.no_space, label_map=options.label_map)
@@ -480,6 +491,7 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
         eval_dataset=ListDataset(validation_documents or []) if has_validation else None,
         callbacks=callbacks,
         packed=None if options.padded_forward is None else not options.padded_forward,
+        linear_products=options.linear_products,
         optimizers=(
             None if "optim" in extra_arguments else build_optimizer(span_model.model, options),
             None,
