@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -218,9 +219,9 @@ def forward_cost(
     return {name: min(times) / tokens for name, times in seconds.items()}
 
 
-def peak_memory(checkpoint: Path, source: Path) -> tuple[int, int]:
-    """Peak resident memory (KiB) of a `lukener predict` process on ``source``, and the
-    number of documents it wrote.
+def peak_memory(checkpoint: Path, source: Path, options: Sequence[str] = ()) -> tuple[int, int]:
+    """Peak resident memory (KiB) of a `lukener predict` process on ``source`` (with more
+    ``options``), and the number of documents it wrote.
 
     The peak is the process's own ``VmHWM``: ``ru_maxrss`` would not do, since Linux keeps it
     across ``exec``, so a child started from this (large) process would report this one's size.
@@ -228,7 +229,7 @@ def peak_memory(checkpoint: Path, source: Path) -> tuple[int, int]:
     script = (
         "import runpy, sys\n"
         f"sys.argv = ['lukener', 'predict', '--checkpoint', {str(checkpoint)!r}, {str(source)!r},"
-        f" '--output', {str(source.with_suffix('.out.jsonl'))!r}]\n"
+        f" '--output', {str(source.with_suffix('.out.jsonl'))!r}, *{list(options)!r}]\n"
         "try:\n    runpy.run_module('lukener', run_name='__main__')\n"
         "except SystemExit as e:\n    assert not e.code, e.code\n"
         "status = open('/proc/self/status').read().split('VmHWM:')[1]\n"
@@ -310,9 +311,12 @@ def main() -> None:
     write_results(args.output, results)
 
 
-def memory_growth(root: Path, tokenizer: Any, base: list[Document]) -> dict[str, float]:
-    """Peak memory (KiB) of `lukener predict` with a tiny model on ``base`` and on 100
-    renamed copies of it: the streaming is measured, not the model."""
+def memory_growth(
+    root: Path, tokenizer: Any, base: list[Document], options: Sequence[str] = ()
+) -> dict[str, float]:
+    """Peak memory (KiB) of `lukener predict` (with more ``options``) with a tiny model on
+    ``base`` and on 100 renamed copies of it: the streaming is measured, not the model."""
+    root.mkdir(parents=True, exist_ok=True)
     tiny = build_checkpoint(root / "tiny", tokenizer, ["PER", "LOC"])
     small, large = root / "small.jsonl", root / "large.jsonl"
     with small.open("w", encoding="utf-8") as stream:
@@ -324,8 +328,8 @@ def memory_growth(root: Path, tokenizer: Any, base: list[Document]) -> dict[str,
                 (Document(f"{d.id}-{copy}", [_renamed(e, copy) for e in d.examples]) for d in base),
             )
     (small_kib, small_written), (large_kib, large_written) = (
-        peak_memory(tiny, small),
-        peak_memory(tiny, large),
+        peak_memory(tiny, small, options),
+        peak_memory(tiny, large, options),
     )
     return {
         "input": small_kib,

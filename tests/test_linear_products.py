@@ -185,3 +185,31 @@ def test_predict_and_train_take_the_option(
     )  # fmt: skip
     assert result.exit_code != 0
     assert "linear products must be one of auto, onednn, blas" in result.output
+
+
+def test_row_counts_share_a_few_kernel_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """oneDNN keeps a kernel per shape: rows are padded to buckets, so 300 row counts make
+    5 shapes, and the products stay exact, forward and backward."""
+    shapes: set[tuple[int, ...]] = set()
+    onednn = linear_products._ONEDNN_LINEAR
+
+    def recording(x: torch.Tensor, *args: Any) -> Any:
+        shapes.add(tuple(x.shape))
+        return onednn(x, *args)
+
+    monkeypatch.setattr(linear_products, "_ONEDNN_LINEAR", recording)
+    plain = nn.Linear(16, 8)
+    layer = copy.deepcopy(plain)
+    set_linear_products(layer, "onednn")
+    for rows in range(1, 301):
+        x = torch.randn(rows, 16)
+        with torch.no_grad():
+            torch.testing.assert_close(layer(x), plain(x), **TOLERANCE)
+    assert shapes == {(rows, 16) for rows in (64, 128, 192, 256, 320)}
+    x = torch.randn(70, 16, requires_grad=True)
+    twin = x.detach().clone().requires_grad_()
+    layer(x).square().sum().backward()
+    plain(twin).square().sum().backward()
+    torch.testing.assert_close(x.grad, twin.grad, **TOLERANCE)
+    torch.testing.assert_close(layer.weight.grad, plain.weight.grad, **TOLERANCE)
+    torch.testing.assert_close(layer.bias.grad, plain.bias.grad, **TOLERANCE)
