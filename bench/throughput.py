@@ -40,6 +40,7 @@ import torch
 
 from lukener.data.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
+from lukener.modeling.linear_products import OneDnnLinear, set_linear_products
 from lukener.modeling.loading import SpanModel, load_span_model
 from lukener.spans.batching import ChunkCollator
 from lukener.spans.encoding import SpanEncoder
@@ -167,7 +168,8 @@ def conll_documents(directory: Path, sentences: int) -> list[Document]:
 def forward_cost(
     span_model: SpanModel, plain: SpanModel, words: int, entities: int
 ) -> dict[str, float]:
-    """Seconds per token (words + entities) of one forward, LUKE against RoBERTa."""
+    """Seconds per token (words + entities) of one forward, LUKE against RoBERTa, every
+    model with torch's BLAS products (the architectures' cost, not the products')."""
     from transformers import RobertaConfig, RobertaModel
 
     from lukener.modeling.packed_inference import PackedSpanClassifier
@@ -208,14 +210,19 @@ def forward_cost(
         "transformers": (plain.model.eval(), luke_inputs),
     }
     seconds: dict[str, list[float]] = {name: [] for name in models}
-    with torch.inference_mode():
-        for model, inputs in models.values():
-            model(**inputs)  # warm-up
-        # Rounds over the three models, the fastest of each kept: a slow moment of the
-        # machine then weighs on no model in particular.
-        for _ in range(5):
-            for name, (model, inputs) in models.items():
-                seconds[name].append(timed(lambda m=model, x=inputs: m(**x)))
+    products = "onednn" if any(isinstance(m, OneDnnLinear) for m in span_model.model.modules()) else "blas"  # fmt: skip
+    set_linear_products(span_model.model, "blas")
+    try:
+        with torch.inference_mode():
+            for model, inputs in models.values():
+                model(**inputs)  # warm-up
+            # Rounds over the three models, the fastest of each kept: a slow moment of the
+            # machine then weighs on no model in particular.
+            for _ in range(5):
+                for name, (model, inputs) in models.items():
+                    seconds[name].append(timed(lambda m=model, x=inputs: m(**x)))
+    finally:
+        set_linear_products(span_model.model, products)
     return {name: min(times) / tokens for name, times in seconds.items()}
 
 

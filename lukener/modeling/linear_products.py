@@ -16,12 +16,12 @@ backward (input gradient, weight gradient, bias gradient), on fp32 CPU tensors. 
 else (autocast, another dtype or device, tracing, ONNX export, torch.compile) takes
 ``nn.Linear``'s own forward.
 
-oneDNN compiles and keeps a kernel for every shape it meets, and packed batches have a
-different number of rows each: over 1,500 row counts of one 768 x 3072 product a process grew
-to 1.9 GB (BLAS: 0.37 GB). So the rows are padded with zeros to a multiple of
-:data:`ROW_STEP` (of 8 x that beyond 4096 rows): a few dozen shapes per product, at most 64
-extra rows (a zero row adds nothing to the weight gradient's sum either); the same 1,500 row
-counts then stayed at 0.41 GB.
+oneDNN compiles and keeps a kernel for every shape it meets (about 1 MB each for a LUKE-base
+product), and packed batches have a different number of rows each: over 1,500 row counts of
+one 768 x 3072 product a process grew to 1.9 GB (BLAS: 0.37 GB). So the rows go through in
+blocks of :data:`BLOCK_ROWS`, the last block padded with zero rows to a multiple of
+:data:`ROW_STEP`: eight shapes per product whatever the batches, at most 63 extra rows (a zero
+row adds nothing to the weight gradient's sum either).
 """
 
 from __future__ import annotations
@@ -49,29 +49,42 @@ _ONEDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
 _MARGIN = 1.1
 _measured: dict[tuple[int, int, int], bool] = {}
 ROW_STEP = 64
+BLOCK_ROWS = 512
 
 
-def _bucket(rows: int) -> int:
-    step = ROW_STEP if rows <= 4096 else 8 * ROW_STEP
-    return -(-rows // step) * step
+def _call(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    assert _ONEDNN_LINEAR is not None
+    result: torch.Tensor = _ONEDNN_LINEAR(x, weight, bias, "none", [], "")
+    return result
+
+
+def _blocks(x: torch.Tensor) -> list[torch.Tensor]:
+    """``x``'s rows (2-D) in blocks of :data:`BLOCK_ROWS`, the last padded with zero rows to
+    a multiple of :data:`ROW_STEP`."""
+    blocks = list(torch.split(x, BLOCK_ROWS))
+    last = blocks[-1]
+    rows = -(-last.size(0) // ROW_STEP) * ROW_STEP
+    if rows != last.size(0):
+        padded = last.new_zeros((rows, last.size(1)))
+        padded[: last.size(0)] = last
+        blocks[-1] = padded
+    return blocks
 
 
 def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """``x @ weight.T + bias`` for 2-D ``x``, its rows padded to a bucket (see above)."""
-    assert _ONEDNN_LINEAR is not None
-    rows = x.size(0)
-    result: torch.Tensor = _ONEDNN_LINEAR(_padded(x), weight, bias, "none", [], "")
-    return result[:rows]
+    """``x @ weight.T + bias`` for 2-D ``x``, block by block (see above)."""
+    parts = [_call(block, weight, bias) for block in _blocks(x)]
+    return (parts[0] if len(parts) == 1 else torch.cat(parts))[: x.size(0)]
 
 
-def _padded(x: torch.Tensor) -> torch.Tensor:
-    """``x`` (2-D) with zero rows appended up to its bucket's row count."""
-    rows = _bucket(x.size(0))
-    if rows == x.size(0):
-        return x
-    padded = x.new_zeros((rows, x.size(1)))
-    padded[: x.size(0)] = x
-    return padded
+def _onednn_weight_gradient(grad: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``grad.T @ rows``, summed block by block over the rows."""
+    total: torch.Tensor | None = None
+    for grad_block, block in zip(_blocks(grad), _blocks(rows), strict=True):
+        part = _call(grad_block.t(), block.t(), None)
+        total = part if total is None else total.add_(part)
+    assert total is not None
+    return total
 
 
 class _OneDnnProducts(torch.autograd.Function):
@@ -89,16 +102,13 @@ class _OneDnnProducts(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
-        assert _ONEDNN_LINEAR is not None
         rows, weight = ctx.saved_tensors
         grad_rows = grad.reshape(-1, grad.size(-1))
         grad_input = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:  # grad @ weight: weight.T's transpose is weight
             grad_input = _onednn(grad_rows, weight.t(), None).view(ctx.input_shape)
-        if ctx.needs_input_grad[1]:  # grad.T @ rows, summed over (bucketed) rows
-            grad_weight = _ONEDNN_LINEAR(
-                _padded(grad_rows).t(), _padded(rows).t(), None, "none", [], ""
-            )
+        if ctx.needs_input_grad[1]:
+            grad_weight = _onednn_weight_gradient(grad_rows, rows)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_rows.sum(dim=0)
         return grad_input, grad_weight, grad_bias
