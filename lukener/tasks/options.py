@@ -12,6 +12,16 @@ from typing import Annotated
 
 from lukener.options import Option
 
+# Declared once for predict/evaluate/compare and train (see lukener/modeling/linear_products.py).
+LinearProducts = Annotated[
+    str,
+    Option(
+        "How the linear layers multiply on a CPU (fp32): auto (oneDNN where it measures "
+        "clearly faster than torch's BLAS for this model's shape on this CPU, else BLAS), "
+        "onednn, or blas.",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -77,14 +87,7 @@ class RunOptions:
             min=1,
         ),
     ] = None
-    linear_products: Annotated[
-        str,
-        Option(
-            "How the linear layers multiply on a CPU (fp32): auto (oneDNN where it measures "
-            "clearly faster than torch's BLAS for this model's shape on this CPU, else BLAS), "
-            "onednn, or blas.",
-        ),
-    ] = "auto"
+    linear_products: LinearProducts = "auto"
 
 
 @dataclass(frozen=True)
@@ -294,14 +297,7 @@ class TrainOptions:
             flags=("--padded-forward/--packed-forward",),
         ),
     ] = None
-    linear_products: Annotated[
-        str,
-        Option(
-            "How the linear layers multiply on a CPU (fp32): auto (oneDNN where it measures "
-            "clearly faster than torch's BLAS for this model's shape on this CPU, else BLAS), "
-            "onednn, or blas.",
-        ),
-    ] = "auto"
+    linear_products: LinearProducts = "auto"
 
 
 @dataclass(frozen=True)
