@@ -44,7 +44,7 @@ from bench.throughput import conll_documents, memory_growth, plain_predict, repl
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling import linear_products
-from lukener.modeling.linear_products import onednn_is_faster
+from lukener.modeling.linear_products import auto_linear_products
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.tasks.inference import Predictor
@@ -173,7 +173,7 @@ def training_ratio(
     on a CPU also the packed forward with BLAS products (the packing alone). ``options``
     are more TrainOptions fields for all (the GPU bench's bf16 and batch size)."""
 
-    from transformers import Trainer
+    from transformers import LukeConfig, Trainer
 
     runtime: dict[str, list[float]] = {}
 
@@ -236,7 +236,8 @@ def training_ratio(
                 max(runtime["packed"]) / max(runtime["padded"])}  # fmt: skip
     if cpu:
         out["packing_alone"] = best["packed_blas"] / best["padded"]
-        out["linear_products"] = "onednn" if onednn_chosen(checkpoint) else "blas"
+        # What ``auto`` chose in the runs above (measured once in this process, cached).
+        out["linear_products"] = auto_linear_products(LukeConfig.from_pretrained(checkpoint))
     return out
 
 
@@ -246,13 +247,6 @@ RUNS: dict[str, dict[str, Any]] = {
     "padded": {"padded_forward": True, "linear_products": "blas"},
     "packed_blas": {"padded_forward": False, "linear_products": "blas"},
 }
-
-
-def onednn_chosen(checkpoint: Path) -> bool:
-    """What ``--linear-products auto`` chose for this shape in this process (measured
-    once, cached)."""
-    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    return onednn_is_faster(config["hidden_size"], config["intermediate_size"])
 
 
 def shapes_markdown(results: dict[str, Any]) -> list[str]:
@@ -426,7 +420,7 @@ def main() -> None:
             tweets_50 = list(read_jsonl(splits["test"]))[:50]
             results["predict_peak_memory_kib"] = memory_growth(root, tokenizer, tweets_50)
             if linear_products._ONEDNN_LINEAR is not None:
-                # oneDNN keeps a kernel per shape: its row buckets must hold memory flat too
+                # oneDNN keeps a kernel per shape: its row blocks must hold memory flat too
                 # (the tiny model's auto choice is BLAS, so it is asked for).
                 results["predict_peak_memory_onednn_kib"] = memory_growth(
                     root / "onednn", tokenizer, tweets_50, ["--linear-products", "onednn"]

@@ -36,6 +36,7 @@ from torch import nn
 __all__ = [
     "LINEAR_PRODUCTS",
     "OneDnnLinear",
+    "auto_linear_products",
     "onednn_is_faster",
     "set_linear_products",
     "use_linear_products",
@@ -172,13 +173,16 @@ def _best_seconds(run: Any, rounds: int = 3, calls: int = 2) -> float:
     return best
 
 
-def onednn_is_faster(in_features: int, out_features: int, rows: int = 512) -> bool:
-    """Whether oneDNN's product of ``rows`` x ``in_features`` by an ``in_features`` x
-    ``out_features`` weight beats BLAS's by :data:`_MARGIN` here, at torch's current thread
-    count (measured once per process for each shape and thread count; tens of ms)."""
+def onednn_is_faster(in_features: int, out_features: int) -> bool:
+    """Whether oneDNN's product of a block of rows (:data:`BLOCK_ROWS`, the shape it runs
+    at) by an ``in_features`` x ``out_features`` weight beats BLAS's by :data:`_MARGIN` here,
+    at torch's current thread count (measured once per process for each shape and thread
+    count; tens of ms)."""
     key = (in_features, out_features, torch.get_num_threads())
     if key not in _measured:
-        _measured[key] = _ONEDNN_LINEAR is not None and _measure(in_features, out_features, rows)
+        _measured[key] = _ONEDNN_LINEAR is not None and _measure(
+            in_features, out_features, BLOCK_ROWS
+        )
     return _measured[key]
 
 
@@ -207,10 +211,15 @@ def use_linear_products(model: nn.Module, products: str = "auto") -> str:
             f"linear products must be one of {', '.join(LINEAR_PRODUCTS)}, not {products!r}"
         )
     if products == "auto":
-        config = getattr(model, "config", None)
-        hidden = int(getattr(config, "hidden_size", 0) or 0)
-        intermediate = int(getattr(config, "intermediate_size", 0) or 4 * hidden)
-        faster = hidden > 0 and onednn_is_faster(hidden, intermediate)
-        products = "onednn" if faster else "blas"
+        products = auto_linear_products(getattr(model, "config", None))
     set_linear_products(model, products)
     return products
+
+
+def auto_linear_products(config: Any) -> str:
+    """What ``auto`` takes for a model of this config here: ``onednn`` when its
+    feed-forward product (hidden x intermediate size) measures clearly faster, else
+    ``blas``."""
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    intermediate = int(getattr(config, "intermediate_size", 0) or 4 * hidden)
+    return "onednn" if hidden > 0 and onednn_is_faster(hidden, intermediate) else "blas"
