@@ -56,8 +56,9 @@ from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTI
 from lukener.spans.settings import load_settings_file
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
-from lukener.tasks.options import TrainOptions
-from lukener.tasks.training import train, with_chosen_pretokenize
+from lukener.tasks.train_options import Optimization, TrainOptions
+from lukener.tasks.pretokenize_choice import with_chosen_pretokenize
+from lukener.tasks.training import train
 
 # CoNLL-2003 on 2 CPU cores: training on the first documents of eng.train (a fixed part),
 # rates picked on the first documents of eng.testa, scored on all of eng.testb.
@@ -132,7 +133,7 @@ def span_model_run(
             write_jsonl(stream, splits[split])
     started = time.perf_counter()
     result = train(
-        TrainOptions(
+        TrainOptions.of(
             train=files["train"],
             validation=files["validation"],
             model=str(encoder_directory(encoder)),
@@ -329,13 +330,13 @@ def add_span_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-grad-norm",
         type=float,
-        default=TrainOptions.max_grad_norm,
+        default=Optimization.max_grad_norm,
         help="the span model's gradient clipping (0: none, as every span row before round 5)",
     )
     parser.add_argument(
         "--fresh-negatives",
         action=argparse.BooleanOptionalAction,
-        default=TrainOptions.fresh_negatives,
+        default=Optimization.fresh_negatives,
         help="draw the span model's negatives afresh each epoch (before round 5: once)",
     )
 

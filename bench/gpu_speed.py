@@ -39,8 +39,8 @@ from bench.shapes import (
 from bench.throughput import plain_predict, replace_section
 from lukener.data.documents import Document
 from lukener.modeling.loading import load_span_model
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import RunOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.run_options import RunOptions
 from tests.tiny_models import build_luke_tokenizer
 
 # The batches lukener's GPU default is compared with; rounds before 8 measured the reverse

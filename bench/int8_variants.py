@@ -31,7 +31,7 @@ from bench.ablation import cpu_name
 from lukener.data.documents import read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.evaluation import evaluate_documents
-from lukener.tasks.options import RunOptions
+from lukener.tasks.run_options import RunOptions
 
 VARIANTS = ("fp32", "lukener", "w8a8", "w7a8", "ffn1-fp32")
 

@@ -16,7 +16,7 @@ import torch
 
 from bench.ablation import cpu_name
 from lukener.tasks.demo import minilm_directory
-from lukener.tasks.training import parameter_groups
+from lukener.tasks.optimizer import parameter_groups
 
 E5 = Path("data/e5/multilingual-e5-small")
 

@@ -24,7 +24,7 @@ from lukener.data.documents import read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.packed_inference import PackedSpanClassifier
 from lukener.spans.encoding import SpanEncoder
-from lukener.tasks.inference import collator_for
+from lukener.tasks.predictor import collator_for
 
 
 def part_of(name: str) -> str:

@@ -47,8 +47,9 @@ from lukener.modeling import linear_products
 from lukener.modeling.linear_products import auto_linear_products
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.packed_inference import PackedSpanClassifier
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.run_options import RunOptions
+from lukener.tasks.train_options import TrainOptions
 from lukener.tasks.training import train
 from tests.tiny_models import build_luke_tokenizer
 
@@ -192,7 +193,7 @@ def training_ratio(
         Trainer.training_step = timed_step  # type: ignore[method-assign]
         try:
             result = train(
-                TrainOptions(
+                TrainOptions.of(
                     train=data, model=str(checkpoint),
                     output_dir=root / f"train-{checkpoint.name}-{name}-{index}",
                     max_steps=steps, learning_rate=1e-5,

@@ -18,7 +18,7 @@ import torch
 from lukener.data.documents import read_jsonl
 from lukener.modeling.fused_attention import set_span_attention
 from lukener.modeling.loading import load_span_model
-from lukener.tasks.inference import Predictor
+from lukener.tasks.predictor import Predictor
 
 
 def main() -> None:

@@ -41,11 +41,12 @@ import torch
 from lukener.data.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.linear_products import OneDnnLinear, set_linear_products
-from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.modeling.loading import load_span_model
+from lukener.modeling.span_model import SpanModel
 from lukener.spans.batching import ChunkCollator
 from lukener.spans.encoding import SpanEncoder
-from lukener.tasks.inference import Predictor, collator_for
-from lukener.tasks.options import RunOptions
+from lukener.tasks.predictor import Predictor, collator_for
+from lukener.tasks.run_options import RunOptions
 from tests.tiny_models import build_checkpoint, build_luke_tokenizer
 
 

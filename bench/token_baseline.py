@@ -82,7 +82,7 @@ def head_rate_optimizer(
     """The Trainer's AdamW (fused, with its betas and eps; no decay on biases and
     LayerNorms) with the classifier at ``head_rate``, grouped as lukener's span trainer
     groups its parameters; the Trainer's schedule scales both rates alike."""
-    from lukener.tasks.training import adamw, parameter_groups
+    from lukener.tasks.optimizer import adamw, parameter_groups
 
     return adamw(parameter_groups(model, rate, head_rate, weight_decay), lr=rate)
 

@@ -19,18 +19,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
 
-from lukener.data.convert import ConllOptions
 from lukener.data.documents import Document, Example
 from lukener.data.label_map import LabelMap
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.sources import read_documents
 from lukener.data.text_input import LANGUAGES, is_no_space_text, segment
 from lukener.errors import LukenerError
-from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.modeling.loading import load_span_model
+from lukener.modeling.span_model import SpanModel
 from lukener.spans.settings import EncodingOverrides
 from lukener.tasks.evaluation import EvaluationResult, check_labels, evaluate_documents
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import RunOptions, TrainOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.run_options import RunOptions
 from lukener.tasks.threads import configure_threads
+from lukener.tasks.train_options import TrainOptions
 from lukener.tasks.training import TrainResult
 from lukener.tasks.training import train as _train
 
@@ -171,8 +173,7 @@ def train(**options: Any) -> TrainResult:
     for name in ("train", "validation", "output_dir"):
         if isinstance(options.get(name), str):
             options[name] = Path(options[name])
-    (train_options,) = _split_options(options, TrainOptions)
-    return _train(train_options)
+    return _train(TrainOptions.of(**options))
 
 
 def evaluate(
@@ -185,7 +186,7 @@ def evaluate(
     file or dataset as ``lukener evaluate --data`` takes, or documents. ``options``: run
     options, encoding overrides and gold-reading options (``label_map``, ``no_space``,
     ``scheme``) of ``lukener evaluate``."""
-    run, overrides, reading = _split_options(options, RunOptions, EncodingOverrides, ConllOptions)
+    run, overrides, reading = _split_options(options, RunOptions, EncodingOverrides, ReadingOptions)
     if isinstance(checkpoint, Tagger):
         span_model = checkpoint.span_model
         # The tagger's run options, with those given here in their place.

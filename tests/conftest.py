@@ -70,11 +70,12 @@ def tiny_mluke(tmp_path_factory, mluke_tokenizer) -> Path:
 @pytest.fixture(scope="session")
 def wnut_small(tmp_path_factory) -> Path:
     """The first 32 tweets of WNUT-16 as JSONL (the overfit set)."""
-    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.convert import conll_to_documents
     from lukener.data.corpora import wnut16_source
     from lukener.data.documents import write_jsonl
+    from lukener.data.reading_options import ReadingOptions
 
-    documents, _ = conll_to_documents(wnut16_source(), ConllOptions())
+    documents, _ = conll_to_documents(wnut16_source(), ReadingOptions())
     path = tmp_path_factory.mktemp("wnut") / "small.jsonl"
     with path.open("w", encoding="utf-8") as stream:
         write_jsonl(stream, documents[:32])
@@ -83,11 +84,12 @@ def wnut_small(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def japanese_small(tmp_path_factory) -> Path:
-    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.convert import conll_to_documents
     from lukener.data.corpora import japanese_source
     from lukener.data.documents import write_jsonl
+    from lukener.data.reading_options import ReadingOptions
 
-    documents, _ = conll_to_documents(japanese_source(), ConllOptions(no_space=True))
+    documents, _ = conll_to_documents(japanese_source(), ReadingOptions(no_space=True))
     path = tmp_path_factory.mktemp("ja") / "small.jsonl"
     with path.open("w", encoding="utf-8") as stream:
         write_jsonl(stream, documents[:16])

@@ -54,7 +54,7 @@ def graph() -> dict[str, set[str]]:
 def test_the_graph_is_read() -> None:
     imports = graph()
     assert "lukener.modeling.adoption" in imports["lukener.modeling.loading"]
-    assert "lukener.tasks.options" in imports["lukener.cli.train"]
+    assert "lukener.tasks.train_options" in imports["lukener.cli.train"]
 
 
 def test_each_layer_imports_only_layers_below_it() -> None:

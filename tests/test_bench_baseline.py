@@ -16,7 +16,7 @@ from transformers import (
 from bench.token_baseline import _encode, predicted_ids, word_tags
 from lukener.data.documents import Document, Entity, Example
 from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION
-from lukener.tasks.options import TrainOptions
+from lukener.tasks.train_options import Optimization
 
 
 @pytest.mark.skipif(
@@ -234,8 +234,8 @@ def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch
         "span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False
     )
     assert seen["span_attention"] == run["span_attention"] == ADOPTED_SPAN_ATTENTION
-    assert seen["max_grad_norm"] == run["max_grad_norm"] == TrainOptions.max_grad_norm
-    assert seen["fresh_negatives"] == run["fresh_negatives"] == TrainOptions.fresh_negatives
+    assert seen["max_grad_norm"] == run["max_grad_norm"] == Optimization.max_grad_norm
+    assert seen["fresh_negatives"] == run["fresh_negatives"] == Optimization.fresh_negatives
 
 
 def test_gpu_script_parallel_runs_one_process_per_system(

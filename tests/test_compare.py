@@ -185,7 +185,7 @@ def test_checkpoint_option_parsing() -> None:
 
 
 def test_shipped_spec_names_every_published_row() -> None:
-    spec = load_spec(ROOT / "benchmarks" / "conll2003-en.toml")
+    spec = load_spec(ROOT / "reproduce" / "conll2003-en.toml")
     published = {row.published.f1 for row in spec.rows if row.published is not None}
     assert published == PUBLISHED_F1
     for row in spec.rows:

@@ -12,8 +12,8 @@ from lukener.errors import LukenerError
 from lukener.modeling.loading import load_span_model
 from lukener.tasks import threads
 from lukener.tasks.evaluation import evaluate_documents
-from lukener.tasks.inference import Predictor, cpu_batch_tokens
-from lukener.tasks.options import RunOptions
+from lukener.tasks.predictor import Predictor, cpu_batch_tokens
+from lukener.tasks.run_options import RunOptions
 
 
 @pytest.mark.parametrize(

@@ -437,12 +437,13 @@ def test_outputs_have_the_usual_permissions(invoke, tmp_path) -> None:
 
 # 18: convert streams: documents come out before the end of the file is read.
 def test_conll_is_read_as_a_stream(tmp_path) -> None:
-    from lukener.data.convert import ConllOptions, iter_conll_as_documents
+    from lukener.data.convert import iter_conll_as_documents
+    from lukener.data.reading_options import ReadingOptions
     from lukener.errors import LukenerError
 
     source = tmp_path / "stream.conll"
     source.write_text(CONLL + CONLL + "bad-row-without-tag\n")
-    documents = iter_conll_as_documents(source, ConllOptions(scheme="iob1"))
+    documents = iter_conll_as_documents(source, ReadingOptions(scheme="iob1"))
     first = next(documents)
     assert [e.label for e in first.examples[0].entities] == ["ORG", "MISC"]
     with pytest.raises(LukenerError, match=":13: row 'bad-row-without-tag' has no tag"):

@@ -10,7 +10,7 @@ import torch
 from lukener.data.documents import read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.spans.encoding import SpanEncoder
-from lukener.tasks.inference import collator_for
+from lukener.tasks.predictor import collator_for
 from tests.tiny_models import build_checkpoint
 
 

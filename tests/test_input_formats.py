@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lukener.data.convert import ConllOptions
 from lukener.data.documents import read_jsonl
 from lukener.data.label_map import LabelMap
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.schemes import WordSpan, detect_scheme, spans_to_tags, tags_to_spans
 from lukener.data.sources import input_kind, read_documents
 from lukener.errors import LukenerError
@@ -253,7 +253,7 @@ def test_parquet_file_reads_like_the_dataset(ner_dataset: Path) -> None:
         [x.to_json() | {"id": ""} for x in d.examples] for d in from_directory
     ]
     assert (
-        read_documents(parquet, ConllOptions(label_map="PER=person"))[1]
+        read_documents(parquet, ReadingOptions(label_map="PER=person"))[1]
         .examples[0]
         .entities[0]
         .label

@@ -11,8 +11,8 @@ import lukener
 from lukener.data.documents import Document, read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.evaluation import evaluate_documents
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import RunOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.run_options import RunOptions
 
 
 def tweets(wnut_small: Path, count: int) -> list[str]:

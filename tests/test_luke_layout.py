@@ -86,19 +86,25 @@ def test_predictor_falls_back_to_transformers_forward_with_a_warning(
     trained_luke, wnut_small, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lukener.data.documents import read_jsonl
+    from lukener.modeling import forward_choice
     from lukener.modeling.loading import load_span_model
-    from lukener.tasks import inference
-    from lukener.tasks.inference import Predictor
+    from lukener.tasks.predictor import Predictor
 
     documents = list(read_jsonl(wnut_small))[:8]
     span_model = load_span_model(str(trained_luke), device="cpu")
     expected = [d.to_json() for d in Predictor(span_model).predict(documents)]
     monkeypatch.setattr(
-        inference, "layout_problems", lambda model: ["luke.encoder.layer.0.output is missing"]
+        forward_choice,
+        "layout_problems",
+        lambda model: ["luke.encoder.layer.0.output is missing"],
     )
     with pytest.warns(RuntimeWarning, match="changed LUKE's layers: luke.encoder.layer.0"):
         predictor = Predictor(span_model)
     assert not isinstance(predictor.forward, PackedSpanClassifier)
+    assert predictor.chosen_forward.variant == "padded"
+    assert "LUKE layout" in predictor.chosen_forward.describe()
+    training = forward_choice.choose_training_forward(span_model, "cpu")
+    assert training.variant == "padded"  # the packed one was asked for by default, and refused
     found = [d.to_json() for d in predictor.predict(documents)]
     assert sum(len(x["entities"]) for d in expected for x in d["examples"]) > 0
     for got, want in zip(found, expected, strict=True):

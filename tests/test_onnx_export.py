@@ -10,7 +10,7 @@ from lukener.data.documents import read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.onnx_export import OnnxSpanClassifier
 from lukener.spans.encoding import SpanEncoder
-from lukener.tasks.inference import collator_for
+from lukener.tasks.predictor import collator_for
 
 
 def test_export_and_predict_with_onnx_runtime(invoke, trained_luke, wnut_small, tmp_path):

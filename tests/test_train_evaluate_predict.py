@@ -144,8 +144,8 @@ def test_predict_conll_output(invoke, trained_luke, wnut_small, tmp_path) -> Non
 def test_prediction_streams(trained_luke: Path, wnut_small: Path) -> None:
     from lukener.data.documents import read_jsonl
     from lukener.modeling.loading import load_span_model
-    from lukener.tasks.inference import WINDOW_BATCHES, Predictor
-    from lukener.tasks.options import RunOptions
+    from lukener.tasks.predictor import WINDOW_BATCHES, Predictor
+    from lukener.tasks.run_options import RunOptions
 
     consumed = []
 
@@ -251,8 +251,8 @@ def test_training_without_entities_is_refused(invoke, tiny_luke, tmp_path) -> No
 def test_batching_does_not_change_predictions(trained_luke: Path, wnut_small: Path) -> None:
     from lukener.data.documents import read_jsonl
     from lukener.modeling.loading import load_span_model
-    from lukener.tasks.inference import Predictor
-    from lukener.tasks.options import RunOptions
+    from lukener.tasks.predictor import Predictor
+    from lukener.tasks.run_options import RunOptions
 
     documents = list(read_jsonl(wnut_small))
     fused = load_span_model(str(trained_luke), device="cpu")
@@ -288,8 +288,8 @@ def test_compiled_predictor_tags_alike(trained_luke: Path, wnut_small: Path) -> 
     from lukener.data.documents import read_jsonl
     from lukener.modeling.loading import load_span_model
     from lukener.modeling.packed_inference import PackedSpanClassifier
-    from lukener.tasks.inference import Predictor
-    from lukener.tasks.options import RunOptions
+    from lukener.tasks.predictor import Predictor
+    from lukener.tasks.run_options import RunOptions
 
     documents = list(read_jsonl(wnut_small))[:4]
     span_model = load_span_model(str(trained_luke), device="cpu")
@@ -316,8 +316,9 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
 
     import torch
 
-    from lukener.modeling.loading import SpanModel, load_span_model
-    from lukener.tasks.inference import (
+    from lukener.modeling.loading import load_span_model
+    from lukener.modeling.span_model import SpanModel
+    from lukener.tasks.predictor import (
         CPU_BATCH_SIZE,
         CPU_MAX_PADDING,
         GPU_BATCH_SIZE,
@@ -325,7 +326,7 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
         Predictor,
         cpu_batch_tokens,
     )
-    from lukener.tasks.options import RunOptions
+    from lukener.tasks.run_options import RunOptions
 
     span_model = load_span_model(str(trained_luke), device="cpu")
     on_cpu = Predictor(span_model)
@@ -348,15 +349,15 @@ def test_batch_limits_default_by_device(trained_luke: Path, monkeypatch) -> None
 
 def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small) -> None:
     from lukener.modeling.loading import load_span_model
-    from lukener.tasks.options import TrainOptions
-    from lukener.tasks.training import build_optimizer
+    from lukener.tasks.optimizer import build_optimizer
+    from lukener.tasks.train_options import Optimization
 
     span_model = load_span_model(str(tiny_luke), labels=["a", "b"], device="cpu")
     names = {id(p): n for n, p in span_model.model.named_parameters()}
 
     def rates(**extra) -> dict[str, tuple[float, float]]:
-        options = TrainOptions(wnut_small, str(tiny_luke), Path("o"), learning_rate=1e-5, **extra)
-        optimizer = build_optimizer(span_model.model, options)
+        optimization = Optimization(learning_rate=1e-5, **extra)
+        optimizer = build_optimizer(span_model.model, optimization)
         return {
             names[id(p)]: (group["lr"], group["weight_decay"])
             for group in optimizer.param_groups
@@ -365,8 +366,7 @@ def test_head_learning_rate_applies_to_the_classifier_only(tiny_luke, wnut_small
 
     plain, headed = rates(), rates(head_learning_rate=1e-3)
     # One fused kernel per step on a CPU, as the Trainer's default optimizer.
-    options = TrainOptions(wnut_small, str(tiny_luke), Path("o"))
-    assert build_optimizer(span_model.model, options).defaults["fused"] is True
+    assert build_optimizer(span_model.model, Optimization()).defaults["fused"] is True
     assert set(plain) == set(names.values())  # every parameter is trained
     assert {lr for lr, _ in plain.values()} == {1e-5}
     assert headed["classifier.weight"] == (1e-3, 0.01)

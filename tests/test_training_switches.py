@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import lukener
 from lukener.errors import LukenerError
 from lukener.tasks.model_card import push_to_hub, upload_plan
 from lukener.tasks.trainer_args import parse_trainer_args, training_arguments
@@ -126,11 +127,15 @@ def test_unknown_span_attention_is_one_clear_error(invoke, tiny_luke, wnut_small
         "train", "--train", wnut_small, "--model", tiny_luke, "--output-dir", tmp_path / "x",
         "--span-attention", "sideways",
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert "--span-attention: span attention must be one of full, one-way, isolated, inside" in (
-        result.stderr
-    )
-    assert not (tmp_path / "x" / "config.json").exists()
+    assert result.exit_code == 2  # the parser names the values
+    assert "'sideways' is not one of 'full', 'one-way', 'isolated', 'inside'" in result.stderr
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(LukenerError, match="--span-attention: span attention must be one of"):
+        lukener.train(
+            train=wnut_small, model=tiny_luke, output_dir=tmp_path / "y", max_steps=1,
+            span_attention="sideways",
+        )  # fmt: skip
+    assert not (tmp_path / "y" / "config.json").exists()
 
 
 @pytest.mark.parametrize("span_attention", ["full", "isolated", "inside"])
@@ -182,11 +187,12 @@ def test_packed_training_matches_the_padded_forward(
 def japanese_200(tmp_path_factory) -> Path:
     """200 documents of the Japanese corpus (text without spaces, each character a word),
     enough that the tiny SentencePiece model's merged pieces cross entity boundaries."""
-    from lukener.data.convert import ConllOptions, conll_to_documents
+    from lukener.data.convert import conll_to_documents
     from lukener.data.corpora import japanese_source
     from lukener.data.documents import write_jsonl
+    from lukener.data.reading_options import ReadingOptions
 
-    documents, _ = conll_to_documents(japanese_source(), ConllOptions(no_space=True))
+    documents, _ = conll_to_documents(japanese_source(), ReadingOptions(no_space=True))
     path = tmp_path_factory.mktemp("ja200") / "train.jsonl"
     with path.open("w", encoding="utf-8") as stream:
         write_jsonl(stream, documents[:200])
@@ -202,7 +208,7 @@ def test_pretokenize_is_chosen_when_pieces_cross_entity_boundaries(
     sentence-at-once default."""
     from lukener.data.documents import read_jsonl
     from lukener.modeling.loading import load_span_model
-    from lukener.tasks.training import unencodable_gold, with_chosen_pretokenize
+    from lukener.tasks.pretokenize_choice import unencodable_gold, with_chosen_pretokenize
 
     japanese = list(read_jsonl(japanese_200))
     raw = load_span_model(str(tiny_mluke), labels=["x"], device="cpu")

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from lukener.data.convert import ConllOptions
-from lukener.tasks.options import CompareOptions, RunOptions
+from lukener.data.reading_options import ReadingOptions
+from lukener.tasks.command_options import CompareOptions
+from lukener.tasks.run_options import RunOptions
 
-from .options import Fields, expand_options
+from .flags import Fields, expand_options
 from .render import console, percent, reports_user_errors, with_progress
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ reason and the others still run; the exit code is 1 if any row failed.
 
 Examples:
 
-  lukener compare benchmarks/conll2003-en.toml --data eng.testb --markdown table.md
+  lukener compare reproduce/conll2003-en.toml --data eng.testb --markdown table.md
 
   lukener compare --data test.jsonl --checkpoint runs/a --checkpoint runs/a:legacy \\
       --checkpoint runs/b --json compare.json
@@ -50,7 +51,7 @@ def compare_command(
             "linear_products",
         ),
     ],
-    conll: Annotated[ConllOptions, Fields("no_space")],
+    conll: Annotated[ReadingOptions, Fields("no_space")],
 ) -> None:
     from lukener.tasks.comparison import compare, plan_comparison, write_outputs
 

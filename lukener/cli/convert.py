@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
 
-from lukener.data.convert import ConllOptions, ConversionSummary, no_space_for
+from lukener.data.convert import ConversionSummary, no_space_for
+from lukener.data.reading_options import ReadingOptions, Scheme
 from lukener.data.schemes import normalize_scheme
 from lukener.data.sources import convert
 from lukener.errors import LukenerError
 
-from .options import expand_options
+from .flags import expand_options
 from .render import console, reports_user_errors
 
 HELP = """Convert CoNLL column files to document JSONL, or JSONL back to CoNLL.
@@ -41,18 +42,20 @@ def convert_command(
         Path, typer.Argument(metavar="INPUT", help="CoNLL file, or a .jsonl file to write back.")
     ],
     output_path: Annotated[Path, typer.Argument(metavar="OUTPUT", help="File to write.")],
-    conll: ConllOptions,
+    conll: ReadingOptions,
     language: Annotated[
         str | None, typer.Option(help="Language of the text; ja and zh imply --no-space.")
     ] = None,
 ) -> None:
-    scheme = conll.scheme
+    scheme: str = conll.scheme
     if scheme != "auto":
         try:
             scheme = normalize_scheme(scheme)
         except ValueError as error:
             raise LukenerError(f"--scheme: {error}") from None
-    options = replace(conll, scheme=scheme, no_space=no_space_for(language, conll.no_space))
+    options = replace(
+        conll, scheme=cast(Scheme, scheme), no_space=no_space_for(language, conll.no_space)
+    )
     summary = convert(
         input_path, output_path, options, output_scheme="iob2" if scheme == "auto" else scheme
     )

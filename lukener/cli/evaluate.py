@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from lukener.data.convert import ConllOptions
+from lukener.data.reading_options import ReadingOptions
 from lukener.spans.settings import EncodingOverrides
-from lukener.tasks.options import EvaluateOptions, RunOptions
+from lukener.tasks.command_options import EvaluateOptions
+from lukener.tasks.run_options import RunOptions
 
-from .options import Fields, expand_options
+from .flags import Fields, expand_options
 from .render import (
     console,
     metrics_table,
@@ -44,7 +45,7 @@ def evaluate_command(
     options: EvaluateOptions,
     overrides: EncodingOverrides,
     run: RunOptions,
-    conll: Annotated[ConllOptions, Fields("no_space", "label_map")],
+    conll: Annotated[ReadingOptions, Fields("no_space", "label_map")],
 ) -> None:
     from lukener.tasks.evaluation import evaluate_checkpoint
 
@@ -55,5 +56,6 @@ def evaluate_command(
     if result.by_threshold:
         console.print(threshold_table(result.by_threshold))
     print_notes(result.stats, more=result.notes)
+    console.print(f"forward: {result.forward}", markup=False)
     if options.output is not None:
         console.print(f"metrics written to {options.output}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from lukener.data.convert import ConllOptions
+from lukener.data.reading_options import ReadingOptions
 from lukener.spans.settings import EncodingOverrides
-from lukener.tasks.options import PredictOptions, RunOptions
+from lukener.tasks.command_options import PredictOptions
+from lukener.tasks.run_options import RunOptions
 
-from .options import Fields, expand_options
+from .flags import Fields, expand_options
 from .render import console, print_notes, reports_user_errors, with_progress
 
 HELP = """Tag documents with a checkpoint; each entity gets its probability as `score`.
@@ -33,7 +34,7 @@ def predict_command(
     options: PredictOptions,
     overrides: EncodingOverrides,
     run: RunOptions,
-    conll: Annotated[ConllOptions, Fields("no_space")],
+    conll: Annotated[ReadingOptions, Fields("no_space")],
 ) -> None:
     from lukener.tasks.prediction import predict
 
@@ -47,3 +48,4 @@ def predict_command(
         + ("" if options.output in (None, "-") else f" -> {options.output}")
     )
     print_notes(summary.stats, more=summary.notes)
+    console.print(f"forward: {summary.forward}", markup=False)

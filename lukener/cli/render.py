@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lukener.errors import LukenerError
-from lukener.spans.encoding import EncodingStats
+from lukener.spans.encoded import EncodingStats
 from lukener.spans.metrics import Metrics
 
 console = Console(stderr=True, highlight=False)

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from lukener.tasks.options import TrainOptions
+from typing import Annotated
 
-from .options import expand_options
+from lukener.data.reading_options import ReadingOptions
+from lukener.spans.settings import EncodingOverrides
+from lukener.tasks.run_options import RunOptions
+from lukener.tasks.train_options import (
+    TRAIN_FIELDS,
+    ModelCardOptions,
+    Optimization,
+    TrainData,
+    TrainEncoding,
+    TrainOptions,
+    TrainOutput,
+    TrainSpeed,
+)
+
+from .flags import Fields, expand_options
 from .render import console, metrics_table, print_notes, reports_user_errors
 
 HELP = """Fine-tune a span model; the best epoch by validation F1 is kept.
@@ -26,16 +40,40 @@ Examples:
 """
 
 
+def _names(group: str) -> tuple[str, ...]:
+    return TRAIN_FIELDS[group][0]
+
+
+def _panel(group: str) -> str:
+    return TRAIN_FIELDS[group][1]
+
+
 @reports_user_errors
 @expand_options
-def train_command(options: TrainOptions) -> None:
+def train_command(
+    data: TrainData,
+    reading: Annotated[ReadingOptions, Fields(*_names("reading"), panel=_panel("reading"))],
+    encoding: TrainEncoding,
+    overrides: Annotated[
+        EncodingOverrides,
+        Fields(*_names("encoding_overrides"), panel=_panel("encoding_overrides")),
+    ],
+    optimization: Optimization,
+    speed: TrainSpeed,
+    run: Annotated[RunOptions, Fields(*_names("run"), panel=_panel("run"))],
+    output: TrainOutput,
+    card: ModelCardOptions,
+) -> None:
     from lukener.tasks.training import train
 
+    options = TrainOptions(
+        data, output, reading, encoding, overrides, optimization, speed, run, card
+    )
     result = train(options)
     if not result.main_process:
         return
     if result.metrics is not None:
-        console.print(metrics_table(result.metrics, f"best checkpoint on {options.validation}"))
+        console.print(metrics_table(result.metrics, f"best checkpoint on {data.validation}"))
     if result.validation_stats is not None:
         print_notes(result.validation_stats, "note (validation)")
     if result.labels_without_training_data:

@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
 from lukener.data.conll import (
     ConllReadStats,
@@ -16,6 +15,7 @@ from lukener.data.conll import (
 )
 from lukener.data.documents import Document, Entity, Example, iter_jsonl, write_jsonl_document
 from lukener.data.label_map import LabelMap
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.schemes import (
     WRITABLE_SCHEMES,
     TagError,
@@ -28,7 +28,6 @@ from lukener.data.schemes import (
 )
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import output_stream
-from lukener.options import Option
 
 NO_SPACE_LANGUAGES = frozenset({"ja", "zh"})
 MAX_REPORTED_LINES = 10
@@ -58,32 +57,6 @@ class ConversionSummary:
             self.entities.update(entity.label for entity in example.entities)
 
 
-@dataclass(frozen=True)
-class ConllOptions:
-    """How to read gold input: a column file, a dataset or span JSON."""
-
-    scheme: Annotated[
-        str,
-        Option(
-            "Tag scheme: auto, iob1, iob2 (bio), bioes (iobes), bmes (bmeo), bilou, io. Reading CoNLL, "
-            "auto detects it; writing CoNLL, auto means iob2."
-        ),
-    ] = "auto"
-    word_column: Annotated[int, Option("Column of the word (0 = first).")] = 0
-    tag_column: Annotated[int, Option("Column of the tag (-1 = last).")] = -1
-    no_space: Annotated[
-        bool, Option("CoNLL input: join words without spaces (Japanese, Chinese).")
-    ] = False
-    sentences_per_document: Annotated[
-        int | None,
-        Option("Without -DOCSTART- lines, group this many sentences per document.", min=1),
-    ] = None
-    label_map: Annotated[
-        str | None,
-        Option("Rename, merge or drop labels: PER=person,ORG=organization,MISC=- (- drops)."),
-    ] = None
-
-
 def no_space_for(language: str | None, no_space: bool) -> bool:
     """Whether words are joined without spaces, from ``--no-space`` or ``--language``."""
     return no_space or (language is not None and language.lower() in NO_SPACE_LANGUAGES)
@@ -91,7 +64,7 @@ def no_space_for(language: str | None, no_space: bool) -> bool:
 
 def iter_conll_as_documents(
     path: str | Path,
-    options: ConllOptions = ConllOptions(),
+    options: ReadingOptions = ReadingOptions(),
     summary: ConversionSummary | None = None,
 ) -> Iterator[Document]:
     """Documents of a CoNLL file, decoded with the given or detected scheme, as a stream
@@ -127,7 +100,7 @@ def iter_conll_as_documents(
 
 
 def conll_to_documents(
-    path: str | Path, options: ConllOptions = ConllOptions()
+    path: str | Path, options: ReadingOptions = ReadingOptions()
 ) -> tuple[list[Document], ConversionSummary]:
     """Read a CoNLL file into documents, decoding its tags with the given or detected scheme."""
     summary = ConversionSummary("conll", "jsonl", "", False)
@@ -135,7 +108,7 @@ def conll_to_documents(
     return documents, summary
 
 
-def _choose_scheme(source: Path, options: ConllOptions) -> tuple[str, bool]:
+def _choose_scheme(source: Path, options: ReadingOptions) -> tuple[str, bool]:
     if options.scheme != "auto":
         return normalize_scheme(options.scheme), False
 

@@ -13,8 +13,9 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from lukener.data.convert import ConllOptions, conll_to_documents
+from lukener.data.convert import conll_to_documents
 from lukener.data.documents import Document, write_jsonl
+from lukener.data.reading_options import ReadingOptions
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
 
@@ -72,7 +73,7 @@ def _write_split(
 
 
 def prepare_wnut16(out_dir: Path) -> list[PreparedSplit]:
-    documents, _ = conll_to_documents(wnut16_source(), ConllOptions(scheme="iob2"))
+    documents, _ = conll_to_documents(wnut16_source(), ReadingOptions(scheme="iob2"))
     expected = WNUT16_SPLITS["test"][1]
     if len(documents) != expected:
         raise LukenerError(f"expected {expected} tweets, found {len(documents)}", wnut16_source())
@@ -83,7 +84,9 @@ def prepare_wnut16(out_dir: Path) -> list[PreparedSplit]:
 
 
 def prepare_japanese(out_dir: Path) -> list[PreparedSplit]:
-    documents, _ = conll_to_documents(japanese_source(), ConllOptions(scheme="iob2", no_space=True))
+    documents, _ = conll_to_documents(
+        japanese_source(), ReadingOptions(scheme="iob2", no_space=True)
+    )
     cut = int(len(documents) * JAPANESE_TRAIN_FRACTION)
     return [
         _write_split(out_dir, "hironsan-ja", "train", documents[:cut]),
@@ -94,7 +97,7 @@ def prepare_japanese(out_dir: Path) -> list[PreparedSplit]:
 def prepare_conll2003(out_dir: Path) -> list[PreparedSplit]:
     prepared = []
     for source_split, split in (("train", "train"), ("valid", "validation"), ("test", "test")):
-        documents, _ = conll_to_documents(conll2003_source(source_split), ConllOptions("iob2"))
+        documents, _ = conll_to_documents(conll2003_source(source_split), ReadingOptions("iob2"))
         prepared.append(_write_split(out_dir, "conll2003-en", split, documents))
     return prepared
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lukener.data.convert import (
-    ConllOptions,
     ConversionSummary,
     convert_jsonl_to_conll,
     iter_conll_as_documents,
@@ -21,6 +20,7 @@ from lukener.data.convert import (
 from lukener.data.documents import Document, iter_jsonl
 from lukener.data.hf_datasets import is_dataset_source, iter_dataset_documents
 from lukener.data.label_map import LabelMap
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.span_json import iter_span_json, record_layout
 from lukener.errors import LukenerError
 from lukener.files.output_paths import check_output_file
@@ -58,7 +58,7 @@ def input_kind(source: str | Path) -> str:
 
 def iter_gold_documents(
     source: str | Path,
-    options: ConllOptions = ConllOptions(),
+    options: ReadingOptions = ReadingOptions(),
     summary: ConversionSummary | None = None,
 ) -> Iterator[Document]:
     """Documents of any gold input, with ``options.label_map`` applied, streamed."""
@@ -78,7 +78,9 @@ def iter_gold_documents(
     return label_map.documents(documents)
 
 
-def read_documents(source: str | Path, options: ConllOptions = ConllOptions()) -> list[Document]:
+def read_documents(
+    source: str | Path, options: ReadingOptions = ReadingOptions()
+) -> list[Document]:
     """All documents of a gold input (see :func:`iter_gold_documents`)."""
     return list(iter_gold_documents(source, options))
 
@@ -86,7 +88,7 @@ def read_documents(source: str | Path, options: ConllOptions = ConllOptions()) -
 def convert(
     input_path: str | Path,
     output_path: str | Path,
-    options: ConllOptions = ConllOptions(),
+    options: ReadingOptions = ReadingOptions(),
     output_scheme: str = "iob2",
 ) -> ConversionSummary:
     """Document JSONL becomes CoNLL; every other input (CoNLL, span JSON, a dataset)

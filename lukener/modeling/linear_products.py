@@ -1,27 +1,25 @@
 """The linear layers' matrix products on a CPU: torch's BLAS, or oneDNN where it is faster.
 
 torch multiplies fp32 matrices on a CPU through its BLAS library (Intel MKL in the x86
-wheels). On AMD CPUs MKL runs its AVX2 code even where the CPU has AVX-512: on an AMD EPYC
-with AVX-512 it reached ~200 GFLOPS on two cores for the products of a LUKE layer, where
-oneDNN (bundled with torch as well, and used by its bf16 products) reached ~450-490, the
-same fp32 arithmetic (its error against float64 is of the same order as MKL's). On other
-CPUs the two may be equal, or BLAS the faster. So nothing is assumed: :func:`use_linear_products`
-times both on the model's own feed-forward product, once per shape and thread count in a
-process, and swaps the model's ``nn.Linear`` layers to :class:`OneDnnLinear` only when oneDNN
-is clearly faster.
+wheels), and MKL does not use every CPU's widest instructions; oneDNN, bundled with torch as
+well, may. Which is faster depends on the CPU, the thread count and the product's shape, so
+nothing is assumed: :func:`use_linear_products` times both on the model's own feed-forward
+product, once per shape and thread count in a process, and swaps the model's ``nn.Linear``
+layers to :class:`OneDnnLinear` only when oneDNN is clearly faster
+(bench/results/throughput.md has the measurements).
 
 :class:`OneDnnLinear` is an ``nn.Linear`` (same parameters and state dict) whose forward and
 backward products run through oneDNN: the same three products as ``F.linear``'s forward and
-backward (input gradient, weight gradient, bias gradient), on fp32 CPU tensors. Anything
-else (autocast, another dtype or device, tracing, ONNX export, torch.compile) takes
-``nn.Linear``'s own forward.
+backward (input gradient, weight gradient, bias gradient), on fp32 CPU tensors, the same
+arithmetic (its error against float64 is of the order of BLAS's). Anything else (autocast,
+another dtype or device, tracing, ONNX export, torch.compile) takes ``nn.Linear``'s own
+forward.
 
-oneDNN compiles and keeps a kernel for every shape it meets (about 1 MB each for a LUKE-base
-product), and packed batches have a different number of rows each: over 1,500 row counts of
-one 768 x 3072 product a process grew to 1.9 GB (BLAS: 0.37 GB). So the rows go through in
-blocks of :data:`BLOCK_ROWS`, the last block padded with zero rows to a multiple of
-:data:`ROW_STEP`: eight shapes per product whatever the batches, at most 63 extra rows (a zero
-row adds nothing to the weight gradient's sum either).
+oneDNN compiles and keeps a kernel for every shape it meets, and packed batches have a
+different number of rows each, so a process's memory would grow with every new row count.
+So the rows go through in blocks of :data:`BLOCK_ROWS`, the last block padded with zero rows
+to a multiple of :data:`ROW_STEP`: eight shapes per product whatever the batches, at most 63
+extra rows (a zero row adds nothing to the weight gradient's sum either).
 """
 
 from __future__ import annotations
@@ -205,11 +203,8 @@ def _measure(in_features: int, out_features: int, rows: int) -> bool:
 def use_linear_products(model: nn.Module, products: str = "auto") -> str:
     """Set ``model``'s linear products for a CPU run and say which: ``auto`` measures the
     model's feed-forward product (hidden x intermediate size) and takes oneDNN only when it
-    is clearly faster on this CPU."""
-    if products not in LINEAR_PRODUCTS:
-        raise ValueError(
-            f"linear products must be one of {', '.join(LINEAR_PRODUCTS)}, not {products!r}"
-        )
+    is clearly faster on this CPU (the value is checked where the forward is chosen, and
+    :func:`set_linear_products` refuses any other)."""
     if products == "auto":
         products = auto_linear_products(getattr(model, "config", None))
     set_linear_products(model, products)

@@ -7,7 +7,7 @@ matrix: the query, key and value products, the output and feed-forward layers an
 classifier run over those rows only, as one large product each. Only attention needs each
 input's tokens side by side: per layer they are scattered into a padded
 ``(inputs, length)`` layout for one ``scaled_dot_product_attention`` call, with the
-entity-aware queries widened as in fused_attention.py, and gathered back. In the last layer
+entity-aware heads widened (widened_heads.py), and gathered back. In the last layer
 only the rows the classifier reads (spans, and the words where spans start or end) go through
 the output and feed-forward layers.
 
@@ -15,8 +15,8 @@ Without gradients on a CPU (predict, evaluate), attention is computed as its fou
 instead (word and span queries each against word and span keys; the keys and values laid out
 per input once for both), each by the fused kernel, which also returns each row's
 log-sum-exp of scores; two blocks of a row join as their softmax weights say. That is half the
-products of the widened heads (the CoNLL-2003 sentences in document context are 80 % words),
-and in the last layer only the words the classifier reads are queries. Training keeps the
+products of the widened heads (inputs in document context are mostly words), and in the last
+layer only the words the classifier reads are queries. Training keeps the
 widened heads: the kernel's log-sum-exp carries no gradient.
 
 Same parameters, same operations, same results: tests check the logits against
@@ -45,6 +45,7 @@ from lukener.modeling.span_attention import (
     per_input,
     span_attention_of,
 )
+from lukener.modeling.widened_heads import span_key, widened, word_key
 
 __all__ = ["PackedSpanClassifier"]
 
@@ -305,9 +306,8 @@ def _attention(attention: AttentionParts, hidden: torch.Tensor, packing: _Packin
     # The padded buffers take the products' dtype: under autocast, narrower than ``hidden``'s.
     if attention.entity_queries is not None:
         w2e_query, e2w_query, e2e_query = attention.entity_queries
-        # Each head's query is [q_w2w | q_w2e] for a word and [q_e2w | q_e2e] for a span,
-        # its key [k | 0] for a word and [0 | k] for a span: one product over the doubled
-        # head dimension gives exactly the score transformers picks from its four.
+        # The widened heads (widened_heads.py): one product per head gives exactly the score
+        # transformers picks from its four.
         width = 2
         padded_query = key.new_zeros((slots, heads, 2, head_dim))
         for part, first, second in (
@@ -315,11 +315,10 @@ def _attention(attention: AttentionParts, hidden: torch.Tensor, packing: _Packin
             (slice(words, None), e2w_query, e2e_query),
         ):
             states, part_rows = hidden[part], packing.rows[part]
-            padded_query[part_rows, :, 0] = split(first(states))
-            padded_query[part_rows, :, 1] = split(second(states))
+            padded_query[part_rows] = widened(split(first(states)), split(second(states)))
         padded_key = key.new_zeros((slots, heads, 2, head_dim))
-        padded_key[packing.rows[:words], :, 0] = key[:words]
-        padded_key[packing.rows[words:], :, 1] = key[words:]
+        padded_key[packing.rows[:words]] = word_key(key[:words])
+        padded_key[packing.rows[words:]] = span_key(key[words:])
     else:
         width = 1
         padded_query = key.new_zeros((slots, heads, 1, head_dim))

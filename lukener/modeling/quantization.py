@@ -3,10 +3,9 @@
 Weights are stored as int8 with one scale per output channel, activations are quantized on
 the fly (7 bits, as fbgemm needs to rule out int16 saturation on CPUs without VNNI), and
 products run on the CPU's int8 kernels (fbgemm/onednn); embeddings, LayerNorms and attention
-stay fp32. On the demo's model (WNUT-16 test F1 46.26 in fp32) this gives 45.73, and none of
-8-bit activations, 7-bit weights or an fp32 feed-forward does better
-(``python -m bench.int8_variants``); on an earlier demo model one scale per tensor, torch's
-default, had cost 4.2 F1 where one scale per channel cost 1.1.
+stay fp32. Not exact: F1 changes a little. One scale per output channel costs less F1 than
+torch's default of one scale per tensor, and none of 8-bit activations, 7-bit weights or an
+fp32 feed-forward did better where measured (bench/results/int8.md).
 
 torch marks ``torch.ao.quantization`` deprecated in favour of torchao, whose CPU path is not
 available in every build; the eager dynamic path is the one every CPU build of torch ships,

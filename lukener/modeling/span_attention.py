@@ -3,8 +3,7 @@
 LUKE was pre-trained with entities in its input, so its words learned to read them. An
 encoder adopted as LUKE (MiniLM, BERT, e5: see adoption.py) never saw them: fed a sentence
 with 64 candidate spans, each a copy of the ``[MASK]`` embedding, its words spend much of
-their attention on those and their states drift far from the encoder's own (mean cosine
-0.63 against the plain encoder on a CoNLL sentence, MiniLM-L6). The modes:
+their attention on those and their states drift far from the encoder's own. The modes:
 
 - ``full``: LUKE's attention, every token sees every token (pre-trained LUKE and mLUKE).
 - ``one-way``: words see only words, so their states are the encoder's own whatever the

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from lukener.spans.encoding import SpanChunk
+from lukener.spans.encoded import SpanChunk
 
 IGNORE_INDEX = -100
 

@@ -20,74 +20,22 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from lukener.data.documents import Document, Entity, Example
+from lukener.data.documents import Document, Example
+from lukener.spans.encoded import (
+    CandidateSpan,
+    EncodingStats,
+    Segment,
+    SpanChunk,
+    TokenizedSentence,
+    WindowSpans,
+)
 from lukener.spans.settings import EncodingSettings
 
 # Markers that tokenizers put before a word (SentencePiece, byte-level BPE); they carry
 # no character of the text, whatever offsets the tokenizer gives them.
 _WORD_MARKERS = "▁Ġ"
-
-
-@dataclass
-class TokenizedSentence:
-    """Subword ids of one sentence with each token's character span in the sentence."""
-
-    ids: list[int]
-    starts: list[int]
-    ends: list[int]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-@dataclass
-class SpanChunk:
-    """One model input: a sentence in its context and up to ``max_entity_length`` spans."""
-
-    example_id: str
-    input_ids: list[int]
-    entity_start_positions: list[int]
-    entity_end_positions: list[int]
-    entity_position_ids: list[list[int]]
-    char_spans: list[tuple[int, int]]
-    labels: list[int] | None = None
-
-
-@dataclass(frozen=True)
-class WindowSpans:
-    """One model window of a sentence with all of its candidate spans: what a training
-    draw of negatives picks from (:meth:`SpanEncoder.draw`)."""
-
-    example_id: str
-    context_ids: list[int]
-    shift: int
-    spans: list[tuple[int, int, int, int]]
-    gold: dict[tuple[int, int], int]
-    negatives: int  # spans not in gold
-    kept_negatives: int
-
-
-@dataclass
-class EncodingStats:
-    """What encoding could not represent; reported, and still counted by the metric."""
-
-    sentences: int = 0
-    windowed_sentences: int = 0
-    candidate_spans: int = 0
-    chunks: int = 0
-    gold_entities: int = 0
-    unencodable: list[tuple[str, Entity]] = field(default_factory=list)
-
-    def add(self, other: EncodingStats) -> None:
-        self.sentences += other.sentences
-        self.windowed_sentences += other.windowed_sentences
-        self.candidate_spans += other.candidate_spans
-        self.chunks += other.chunks
-        self.gold_entities += other.gold_entities
-        self.unencodable.extend(other.unencodable)
 
 
 def context_split(room: int, left_available: int, right_available: int) -> tuple[int, int]:
@@ -148,67 +96,77 @@ class SpanEncoder:
 
     def tokenize(self, examples: Sequence[Example]) -> list[TokenizedSentence]:
         """Tokenize the sentences of one document with one call to the fast tokenizer."""
-        segments: list[str] = []
-        plans: list[list[tuple[int, int]]] = []  # per sentence: (segment shift, word start)
-        for example in examples:
-            plan: list[tuple[int, int]] = []
-            if self.settings.tokenization == "words":
-                for start, end in example.word_spans():
-                    segments.append(" " + example.text[start:end])
-                    plan.append((start - 1, start))
-            elif self.settings.pretokenize:
-                previous_end = 0
-                for start, end in example.word_spans():
-                    segments.append(example.text[previous_end:end])
-                    plan.append((previous_end, start))
-                    previous_end = end
-            else:
-                segments.append(example.text)
-                plan.append((0, 0))
-            plans.append(plan)
-        encodings = self.backend.encode_batch(segments, add_special_tokens=False)
-
+        plans = [self._segments(example) for example in examples]
+        encodings = self.backend.encode_batch(
+            [segment.text for plan in plans for segment in plan], add_special_tokens=False
+        )
         sentences: list[TokenizedSentence] = []
         index = 0
         for example, plan in zip(examples, plans, strict=True):
-            text = example.text
             sentence = TokenizedSentence([], [], [])
-            for k, (shift, word_start) in enumerate(plan):
-                encoding = encodings[index]
+            for k, segment in enumerate(plan):
+                self._add_tokens(sentence, example.text, segment, encodings[index], k > 0)
                 index += 1
-                segment = segments[index - 1]
-                for position, (token_id, token, (start, end)) in enumerate(
-                    zip(encoding.ids, encoding.tokens, encoding.offsets, strict=True)
-                ):
-                    marker = token.strip(_WORD_MARKERS) == ""
-                    if (
-                        marker
-                        and position == 0
-                        and k > 0
-                        and self.settings.tokenization == "raw"
-                        and not segment[:1].isspace()
-                    ):
-                        # A marker the tokenizer prepended to a word glued to the previous
-                        # one (text without spaces): not part of the raw text's tokens.
-                        continue
-                    if marker:
-                        start = end = word_start - shift if position == 0 else start
-                    start, end = max(start + shift, word_start), max(end + shift, word_start)
-                    # SentencePiece offsets include the space a piece's marker stands for.
-                    while start < end and text[start].isspace():
-                        start += 1
-                    sentence.ids.append(token_id)
-                    sentence.starts.append(start)
-                    sentence.ends.append(max(start, end))
             sentences.append(sentence)
         return sentences
 
+    def _segments(self, example: Example) -> list[Segment]:
+        """The pieces of a sentence's text the tokenizer is given, by the settings: the whole
+        sentence (``raw``), each word after a space (``words``, the official LUKE reader), or
+        each word with the text before it (``raw`` pretokenized: no token crosses a word
+        boundary)."""
+        if self.settings.tokenization == "words":
+            return [
+                Segment(" " + example.text[start:end], start - 1, start)
+                for start, end in example.word_spans()
+            ]
+        if self.settings.pretokenize:
+            segments, previous_end = [], 0
+            for start, end in example.word_spans():
+                segments.append(Segment(example.text[previous_end:end], previous_end, start))
+                previous_end = end
+            return segments
+        return [Segment(example.text, 0, 0)]
+
+    def _add_tokens(
+        self,
+        sentence: TokenizedSentence,
+        text: str,
+        segment: Segment,
+        encoding: Any,
+        after_another: bool,
+    ) -> None:
+        """Append one segment's tokens to ``sentence``, with their character spans in the
+        sentence's ``text``."""
+        shift, word_start = segment.shift, segment.word_start
+        for position, (token_id, token, (start, end)) in enumerate(
+            zip(encoding.ids, encoding.tokens, encoding.offsets, strict=True)
+        ):
+            marker = token.strip(_WORD_MARKERS) == ""
+            if (
+                marker
+                and position == 0
+                and after_another
+                and self.settings.tokenization == "raw"
+                and not segment.text[:1].isspace()
+            ):
+                # A marker the tokenizer prepended to a word glued to the previous one (text
+                # without spaces): not part of the raw text's tokens.
+                continue
+            if marker:
+                start = end = word_start - shift if position == 0 else start
+            start, end = max(start + shift, word_start), max(end + shift, word_start)
+            # SentencePiece offsets include the space a piece's marker stands for.
+            while start < end and text[start].isspace():
+                start += 1
+            sentence.ids.append(token_id)
+            sentence.starts.append(start)
+            sentence.ends.append(max(start, end))
+
     # Spans ------------------------------------------------------------------------
 
-    def candidate_spans(
-        self, example: Example, tokens: TokenizedSentence
-    ) -> list[tuple[int, int, int, int]]:
-        """``(first token, last token, char start, char end)`` of every candidate span."""
+    def candidate_spans(self, example: Example, tokens: TokenizedSentence) -> list[CandidateSpan]:
+        """Every candidate span of a tokenized sentence, in text order."""
         n = len(tokens)
         starts, ends = tokens.starts, tokens.ends
         word_starts: set[int] | None = None
@@ -226,7 +184,7 @@ class SpanEncoder:
                 continue
             for j in range(i, min(n, i + self.settings.max_mention_length)):
                 if can_end[j] and (word_ends is None or ends[j] in word_ends):
-                    spans.append((i, j, starts[i], ends[j]))
+                    spans.append(CandidateSpan(i, j, starts[i], ends[j]))
         return spans
 
     def window_stride(self) -> int:
@@ -265,14 +223,12 @@ class SpanEncoder:
         return [(flat_ids[begin - left : end + right], left + 1, 0, own - 1)]
 
     @staticmethod
-    def _window_of(
-        span: tuple[int, int, int, int], windows: list[tuple[list[int], int, int, int]]
-    ) -> int:
+    def _window_of(span: CandidateSpan, windows: list[tuple[list[int], int, int, int]]) -> int:
         """The window that holds the span farthest from its edges."""
         best, best_margin = -1, -1
         for w, (_, _, first, last) in enumerate(windows):
-            if first <= span[0] and span[1] <= last:
-                margin = min(span[0] - first, last - span[1])
+            if first <= span.first and span.last <= last:
+                margin = min(span.first - first, last - span.last)
                 if margin > best_margin:
                     best, best_margin = w, margin
         if best < 0:  # the stride makes this impossible
@@ -304,7 +260,7 @@ class SpanEncoder:
                 stats.windowed_sentences += 1
             spans = self.candidate_spans(example, tokens)
             stats.candidate_spans += len(spans)
-            encodable = {(s[2], s[3]) for s in spans}
+            encodable = {(s.start, s.end) for s in spans}
             gold: dict[tuple[int, int], int] = {}
             for entity in example.entities:
                 key = (entity.start, entity.end)
@@ -312,11 +268,11 @@ class SpanEncoder:
                     stats.unencodable.append((example.id, entity))
                 elif self.label2id is not None:
                     gold[key] = self.label2id[entity.label]
-            by_window: list[list[tuple[int, int, int, int]]] = [[] for _ in windows]
+            by_window: list[list[CandidateSpan]] = [[] for _ in windows]
             for span in spans:
                 by_window[self._window_of(span, windows) if len(windows) > 1 else 0].append(span)
             for (context_ids, shift, _, _), window_spans in zip(windows, by_window, strict=True):
-                negatives = sum((s[2], s[3]) not in gold for s in window_spans)
+                negatives = sum((s.start, s.end) not in gold for s in window_spans)
                 kept = negatives
                 if self.negative_rate < 1.0:
                     # A fixed number per window, so that every draw makes as many chunks;
@@ -334,9 +290,11 @@ class SpanEncoder:
         many chunks whatever the draw."""
         spans = window.spans
         if window.kept_negatives < window.negatives:
-            negatives = [k for k, s in enumerate(spans) if (s[2], s[3]) not in window.gold]
+            negatives = [k for k, s in enumerate(spans) if (s.start, s.end) not in window.gold]
             chosen = set(generator.sample(negatives, window.kept_negatives))
-            spans = [s for k, s in enumerate(spans) if k in chosen or (s[2], s[3]) in window.gold]
+            spans = [
+                s for k, s in enumerate(spans) if k in chosen or (s.start, s.end) in window.gold
+            ]
         return self._chunks(window.example_id, window.context_ids, window.shift, spans, window.gold)
 
     def _chunks(
@@ -344,7 +302,7 @@ class SpanEncoder:
         example_id: str,
         context_ids: list[int],
         shift: int,
-        spans: list[tuple[int, int, int, int]],
+        spans: list[CandidateSpan],
         gold: dict[tuple[int, int], int],
     ) -> list[SpanChunk]:
         input_ids = [self.first_token_id, *context_ids, self.last_token_id]

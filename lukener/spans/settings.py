@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Literal
 
+from lukener.declared_options import Option
 from lukener.errors import LukenerError
-from lukener.options import Option
 
 SETTINGS_FILE = "lukener.json"
 TOKENIZATION_UNITS = ("raw", "words")
 ENTITY_ATTENTION_MASKS = ("standard", "legacy")
+EntityAttentionMask = Literal["standard", "legacy"]
 
 
 @dataclass(frozen=True)
@@ -102,27 +103,32 @@ class EncodingSettings:
 
 @dataclass(frozen=True)
 class EncodingOverrides:
-    """Settings given at evaluation or prediction time over those saved with a checkpoint;
-    ``None`` keeps the checkpoint's."""
+    """Settings given over those saved with a checkpoint; ``None`` keeps the checkpoint's
+    (training: lukener's defaults)."""
+
+    PANEL: ClassVar[str] = "Encoding"
 
     entity_attention_mask: Annotated[
-        str | None,
+        EntityAttentionMask | None,
         Option(
-            "standard, or legacy to reproduce the mask of the original LUKE training code "
+            "legacy reproduces the mask of the original LUKE training code "
             "(all zero for lite entity vocabularies; needed by "
             "mluke-large-lite-finetuned-conll-2003). Default: the checkpoint's."
         ),
     ] = None
     max_entity_length: Annotated[
-        int | None, Option("Spans per model input. Default: the checkpoint's (64).", min=1)
+        int | None,
+        Option("Spans per model input. Default: the checkpoint's; 64 in training.", min=1),
     ] = None
     max_mention_length: Annotated[
-        int | None, Option("Longest span in subwords. Default: the checkpoint's (16).", min=1)
+        int | None,
+        Option("Longest span in subwords. Default: the checkpoint's; 16 in training.", min=1),
     ] = None
     document_context: Annotated[
         bool | None,
         Option(
-            "Encode sentences in their document's context, or alone. Default: the checkpoint's.",
+            "Encode sentences in their document's context, or alone. Default: the "
+            "checkpoint's; in context in training.",
             flags=("--document-context/--no-document-context",),
         ),
     ] = None

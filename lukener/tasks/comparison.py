@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from lukener.data.convert import ConllOptions
 from lukener.data.documents import Document
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.sources import read_documents
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
@@ -19,8 +19,9 @@ from lukener.files.output_paths import check_output_file
 from lukener.modeling.checkpoints import first_line
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.benchmark_spec import BenchmarkRow, checkpoint_row, load_spec
+from lukener.tasks.command_options import CompareOptions
 from lukener.tasks.evaluation import EvaluationResult, check_labels, evaluate_documents
-from lukener.tasks.options import CompareOptions, RunOptions
+from lukener.tasks.run_options import RunOptions
 
 
 @dataclass
@@ -119,7 +120,7 @@ def compare(
     rows: Sequence[BenchmarkRow],
     data: Path,
     run: RunOptions = RunOptions(),
-    conll: ConllOptions = ConllOptions(),
+    conll: ReadingOptions = ReadingOptions(),
     on_row: Callable[[RowResult], None] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[RowResult]:

@@ -4,17 +4,19 @@ the CPU, evaluated on the test split, and a few sentences tagged."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lukener.data.corpora import package_file, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl
 from lukener.data.text_input import text_documents
 from lukener.modeling.loading import load_span_model
+from lukener.tasks.command_options import DEMO_TRAINING, DemoOptions
 from lukener.tasks.evaluation import EvaluationResult, evaluate_documents
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import DemoOptions, TrainOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.train_options import TrainOptions
 from lukener.tasks.training import TrainResult, train
 
 SAMPLE_TEXT = (
@@ -40,8 +42,15 @@ def minilm_directory() -> Path:
     ).parent
 
 
-def run_demo(options: DemoOptions, step: Callable[[str], None] | None = None) -> DemoResult:
-    """Prepare WNUT-16, train a span model from MiniLM, evaluate it, tag sample text."""
+def run_demo(
+    options: DemoOptions,
+    training: Mapping[str, Any] | None = None,
+    step: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Prepare WNUT-16, train a span model from MiniLM, evaluate it, tag sample text.
+
+    ``training``: ``lukener train`` options over the demo's recipe (:data:`DEMO_TRAINING`).
+    """
     started = time.perf_counter()
 
     def say(message: str) -> None:
@@ -56,22 +65,12 @@ def run_demo(options: DemoOptions, step: Callable[[str], None] | None = None) ->
     encoder = minilm_directory()
     say(f"training a span model from MiniLM-L6 ({encoder})")
     trained = train(
-        TrainOptions(
+        TrainOptions.of(
+            **{**DEMO_TRAINING, **(training or {})},
             train=train_path,
             validation=splits["validation"],
             model=str(encoder),
             output_dir=options.output_dir / "model",
-            epochs=options.epochs,
-            batch_size=options.batch_size,
-            learning_rate=options.learning_rate,
-            head_learning_rate=options.head_learning_rate,
-            warmup_ratio=0.1,
-            seed=options.seed,
-            overwrite=True,
-            group_by_length=True,
-            logging_steps=25,
-            max_mention_length=options.max_mention_length,
-            negative_rate=options.negative_rate,
         )
     )
     say("evaluating on the WNUT-16 test split")

@@ -8,20 +8,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lukener.data.convert import ConllOptions
 from lukener.data.documents import Document
 from lukener.data.label_map import LabelMap
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.sources import read_documents
 from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
 from lukener.files.output_paths import check_output_file
-from lukener.modeling.loading import SpanModel, load_span_model
+from lukener.modeling.loading import load_span_model
+from lukener.modeling.span_model import SpanModel
 from lukener.spans.decoding import ScoredSpan
-from lukener.spans.encoding import EncodingStats
+from lukener.spans.encoded import EncodingStats
 from lukener.spans.metrics import Metrics, score_documents
 from lukener.spans.settings import EncodingOverrides, EncodingSettings
-from lukener.tasks.inference import Predictor, decoded_document
-from lukener.tasks.options import EvaluateOptions, RunOptions
+from lukener.tasks.command_options import EvaluateOptions
+from lukener.tasks.predictor import Predictor, decoded_document
+from lukener.tasks.run_options import RunOptions
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class EvaluationResult:
     notes: list[str] = field(default_factory=list)
     # Scores at other thresholds (``--thresholds``), from the same prediction run.
     by_threshold: dict[float, Metrics] = field(default_factory=dict)
+    # Which forward ran, and why (lukener.modeling.forward_choice).
+    forward: str = ""
 
 
 def check_labels(documents: Sequence[Document], known: Sequence[str], path: Path) -> None:
@@ -113,6 +117,7 @@ def evaluate_documents(
         sentences=sum(len(d.examples) for d in documents),
         notes=[*span_model.notes, *metrics_notes(metrics)],
         by_threshold={threshold: scored_at(threshold) for threshold in thresholds},
+        forward=predictor.chosen_forward.describe(),
     )
 
 
@@ -146,7 +151,7 @@ def evaluate_checkpoint(
     options: EvaluateOptions,
     overrides: EncodingOverrides = EncodingOverrides(),
     run: RunOptions = RunOptions(),
-    conll: ConllOptions = ConllOptions(),
+    conll: ReadingOptions = ReadingOptions(),
     progress: Callable[[int], None] | None = None,
 ) -> EvaluationResult:
     """``lukener evaluate``: load a checkpoint, read JSONL or CoNLL gold, score, and write

@@ -13,7 +13,7 @@ from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.onnx_export import ONNX_FILE, TOLERANCE, export_onnx
 from lukener.spans.encoding import SpanEncoder
-from lukener.tasks.inference import collator_for
+from lukener.tasks.predictor import collator_for
 
 FORMATS = ("onnx",)
 # Checkpoint files copied beside the graph (the weights stay in the graph).

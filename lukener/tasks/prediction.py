@@ -11,19 +11,21 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from lukener.data.conll import write_conll_document
-from lukener.data.convert import ConllOptions, iter_conll_as_documents, tagged_words
+from lukener.data.convert import iter_conll_as_documents, tagged_words
 from lukener.data.documents import Document, write_jsonl_document
 from lukener.data.hf_datasets import is_dataset_source
+from lukener.data.reading_options import ReadingOptions
 from lukener.data.sources import iter_gold_documents
 from lukener.data.text_input import text_documents
 from lukener.errors import LukenerError, decode_line
 from lukener.files.atomic_write import output_stream
 from lukener.files.output_paths import check_output_file
 from lukener.modeling.loading import load_span_model
-from lukener.spans.encoding import EncodingStats
+from lukener.spans.encoded import EncodingStats
 from lukener.spans.settings import EncodingOverrides
-from lukener.tasks.inference import Predictor
-from lukener.tasks.options import PredictOptions, RunOptions
+from lukener.tasks.command_options import PredictOptions
+from lukener.tasks.predictor import Predictor
+from lukener.tasks.run_options import RunOptions
 
 INPUT_FORMATS = ("auto", "jsonl", "conll", "text")
 OUTPUT_FORMATS = ("jsonl", "conll")
@@ -39,6 +41,8 @@ class PredictionSummary:
     input_format: str
     seconds: float
     notes: list[str] = field(default_factory=list)
+    # Which forward ran, and why (lukener.modeling.forward_choice).
+    forward: str = ""
 
 
 def sniff_format(path: Path) -> str:
@@ -61,7 +65,7 @@ def sniff_format(path: Path) -> str:
 
 
 def input_documents(
-    source: str, input_format: str, language: str, conll_options: ConllOptions
+    source: str, input_format: str, language: str, conll_options: ReadingOptions
 ) -> tuple[Iterator[Document], str, contextlib.ExitStack]:
     """Documents of the input, streamed where the format allows (JSONL, text)."""
     stack = contextlib.ExitStack()
@@ -94,7 +98,7 @@ def predict(
     options: PredictOptions,
     overrides: EncodingOverrides = EncodingOverrides(),
     run: RunOptions = RunOptions(),
-    conll: ConllOptions = ConllOptions(),
+    conll: ReadingOptions = ReadingOptions(),
     progress: Callable[[int], None] | None = None,
 ) -> PredictionSummary:
     """Tag ``options.source`` (a path or ``-``) and write JSONL or CoNLL to ``options.output``
@@ -124,7 +128,14 @@ def predict(
             stream.flush()
     seconds = time.perf_counter() - started
     return PredictionSummary(
-        counts[0], counts[1], counts[2], predictor.stats, chosen, seconds, span_model.notes
+        counts[0],
+        counts[1],
+        counts[2],
+        predictor.stats,
+        chosen,
+        seconds,
+        span_model.notes,
+        predictor.chosen_forward.describe(),
     )
 
 

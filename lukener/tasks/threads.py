@@ -3,8 +3,8 @@ may run on less those other processes keep busy right now.
 
 torch's default (every core) collapses when the cores are shared: its worker threads wait
 for each other at every operation, and one that another process holds off its core stalls
-the rest (measured ~15x slower with two threads on two cores beside a busy job). Asking for
-the idle cores only keeps each thread on a core of its own.
+the rest, many times slower (bench/results/throughput.md, "busy CPU"). Asking for the idle
+cores only keeps each thread on a core of its own.
 """
 
 from __future__ import annotations

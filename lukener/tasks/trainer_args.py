@@ -11,10 +11,15 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+
 from lukener.errors import LukenerError
+from lukener.tasks.run_checkpoints import CHECKPOINTS_DIR
+from lukener.tasks.train_options import TrainOptions
 
 # TrainingArguments fields with a lukener flag of their own.
 FLAGGED = {
@@ -77,6 +82,51 @@ def parse_trainer_args(items: Sequence[str] | None) -> dict[str, Any]:
             value = raw
         parsed[key] = value
     return parsed
+
+
+def distributed_backend() -> str | None:
+    """gloo for several CPU processes (torchrun on a machine without GPUs), else the default."""
+    several = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    return "gloo" if several and not torch.cuda.is_available() else None
+
+
+def span_training_settings(options: TrainOptions, has_validation: bool) -> dict[str, Any]:
+    """lukener's ``TrainingArguments`` for a run: the options given, naist-nlp/luke-ner's
+    AdamW and schedule, one evaluation and one save each epoch (the best F1 kept), and the
+    settings the span training depends on (:data:`CONTROLLED`)."""
+    optimization, speed = options.optimization, options.speed
+    return {
+        "output_dir": str(options.output.output_dir / CHECKPOINTS_DIR),
+        "num_train_epochs": optimization.epochs,
+        "max_steps": optimization.max_steps,
+        "per_device_train_batch_size": optimization.batch_size,
+        "per_device_eval_batch_size": speed.eval_batch_size,
+        "gradient_accumulation_steps": optimization.gradient_accumulation_steps,
+        "learning_rate": optimization.learning_rate,
+        "weight_decay": optimization.weight_decay,
+        "warmup_steps": optimization.warmup_ratio,
+        "lr_scheduler_type": "linear",
+        "adam_beta1": 0.9,
+        "adam_beta2": 0.98,
+        "adam_epsilon": 1e-6,
+        "max_grad_norm": optimization.max_grad_norm,
+        "seed": optimization.seed,
+        "bf16": speed.bf16,
+        "fp16": speed.fp16,
+        "eval_strategy": "epoch" if has_validation else "no",
+        "save_strategy": "epoch",
+        "save_total_limit": 2,
+        "load_best_model_at_end": has_validation,
+        "metric_for_best_model": "f1" if has_validation else None,
+        "greater_is_better": True if has_validation else None,
+        "logging_steps": options.output.logging_steps,
+        "report_to": "none",
+        "remove_unused_columns": False,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": torch.cuda.is_available(),
+        "ddp_backend": distributed_backend(),
+        "train_sampling_strategy": "group_by_length" if optimization.group_by_length else "random",
+    }
 
 
 def training_arguments(settings: dict[str, Any], extra: dict[str, Any]) -> Any:

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 
 from lukener.data.documents import Document
-from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder, WindowSpans
+from lukener.spans.encoded import EncodingStats, SpanChunk, WindowSpans
+from lukener.spans.encoding import SpanEncoder
 
 
 class TrainingChunks(torch.utils.data.Dataset[dict[str, Any]]):

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from lukener.data.documents import Document, Entity, Example
-from lukener.errors import LukenerError
-from lukener.modeling.linear_products import LINEAR_PRODUCTS, use_linear_products
-from lukener.modeling.loading import SpanModel
-from lukener.modeling.luke_layout import layout_problems, layout_report
-from lukener.modeling.onnx_export import OnnxSpanClassifier
-from lukener.modeling.packed_inference import PackedSpanClassifier
-from lukener.modeling.quantization import QUANTIZATIONS, quantize_int8, quiet
-from lukener.modeling.span_attention import span_attention_of
+from lukener.modeling.forward_choice import PRECISIONS, choose_inference_forward
+from lukener.modeling.span_model import SpanModel
 from lukener.spans.batching import ChunkCollator, plan_batches
 from lukener.spans.decoding import ScoredSpan, decode_spans
-from lukener.spans.encoding import EncodingStats, SpanChunk, SpanEncoder
-from lukener.tasks.options import RunOptions
+from lukener.spans.encoded import EncodingStats, SpanChunk
+from lukener.spans.encoding import SpanEncoder
+from lukener.tasks.run_options import RunOptions
 from lukener.tasks.threads import configure_threads
 
 
@@ -38,14 +32,11 @@ class _Pending:
 
 
 # Padded tokens (words plus spans) per inference batch. On a GPU: about 1 GB of LUKE-large
-# activations, a few hundred MB for base models. On a CPU the budget follows the model's
-# work per token: 1024 tokens keep a LUKE-base-sized model (12 layers x 768) at the cores'
-# peak, and larger activations cost page faults; a smaller model needs proportionally more
-# tokens per batch to amortise the per-batch work around the products (a fixed 1024 made a
-# MiniLM-sized model 2.6x slower than 16384). Measured per shape with bench/throughput.py.
-# A GPU is far from busy at the CPU's batches: on an H200 (LUKE-base shape, bf16) 256 chunks
-# and 65536 tokens per batch ran 1.44x the sentences/s of 32 and 16384 on tweets and 1.15x
-# on CoNLL-2003 in context (bench/results/throughput.md).
+# activations, a few hundred MB for base models; a GPU is far from busy at a CPU's batches.
+# On a CPU the budget follows the model's work per token: 1024 tokens keep a
+# LUKE-base-sized model (12 layers x 768) at the cores' peak, and larger activations cost
+# page faults; a smaller model needs proportionally more tokens per batch to amortise the
+# per-batch work around the products. Measured per shape and device by bench/speed/.
 GPU_BATCH_SIZE = 256
 GPU_BATCH_TOKENS = 65536
 CPU_BATCH_SIZE = 32
@@ -69,7 +60,6 @@ def cpu_batch_tokens(config: Any) -> int:
 # GPU fuller batches pay, and only the token budget cuts them unless told otherwise.
 CPU_MAX_PADDING = 1.0
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 WINDOW_BATCHES = 8
 
 
@@ -81,54 +71,29 @@ class Predictor:
     cut into batches of at most ``batch_size`` chunks, ``max_batch_tokens`` padded tokens
     (words plus spans; on a CPU by the model's shape, see :func:`cpu_batch_tokens`; 16384
     elsewhere) and ``max_padding`` padding
-    per real token (default: 1.0 on a CPU, no limit elsewhere). Each batch runs through
-    :class:`PackedSpanClassifier`, which computes the model without padding in its matrix
-    products. Results come back in input order.
+    per real token (default: 1.0 on a CPU, no limit elsewhere). Each batch runs through the
+    forward that :func:`~lukener.modeling.forward_choice.choose_inference_forward` picks
+    (:attr:`chosen_forward` says which and why). Results come back in input order.
     """
 
     def __init__(self, span_model: SpanModel, run: RunOptions = RunOptions()):
-        if run.precision not in PRECISIONS:
-            raise LukenerError(f"precision must be one of {', '.join(PRECISIONS)}")
-        if run.quantize not in QUANTIZATIONS:
-            raise LukenerError(f"quantize must be one of {', '.join(QUANTIZATIONS)}")
-        if run.linear_products not in LINEAR_PRODUCTS:
-            raise LukenerError(f"linear products must be one of {', '.join(LINEAR_PRODUCTS)}")
-        if run.quantize == "int8":
-            if span_model.device.type != "cpu":
-                raise LukenerError("--quantize int8 runs on the CPU only (pass --device cpu)")
-            span_model = replace(span_model, model=quantize_int8(span_model.model))
+        on_cpu = span_model.device.type == "cpu"
+        self.threads = configure_threads(run.threads) if on_cpu else None
+        # Chosen after the threads are set: the faster products depend on them.
+        chosen = choose_inference_forward(
+            span_model,
+            precision=run.precision,
+            quantize=run.quantize,
+            linear_products=run.linear_products,
+            compile_model=run.compile_model,
+            threads=self.threads,
+        )
+        span_model = chosen.span_model
         self.span_model = span_model
         self.precision = run.precision
-        self.threads = configure_threads(run.threads) if span_model.device.type == "cpu" else None
-        # Measured after the threads are set: the faster products depend on them.
-        self.linear_products = (
-            use_linear_products(span_model.model, run.linear_products)
-            if span_model.device.type == "cpu"
-            and run.quantize == "none"
-            and span_model.onnx_path is None
-            else None
-        )
-        forward: Callable[..., torch.Tensor] = PackedSpanClassifier(span_model.model)
-        problems = [] if span_model.onnx_path else layout_problems(span_model.model)
-        if span_model.onnx_path is not None:
-            if run.quantize != "none" or run.compile_model or run.precision != "fp32":
-                raise LukenerError("--onnx runs the exported fp32 graph as it is")
-            forward = OnnxSpanClassifier(span_model.onnx_path, self.threads)
-        elif problems:
-            if span_attention_of(span_model.model.config) != "full":
-                raise LukenerError(
-                    "this model's span attention needs lukener's own forward, which this "
-                    "transformers version's LUKE layout does not allow: " + layout_report(problems)
-                )
-            # Same results through transformers' own forward, only slower.
-            warnings.warn(layout_report(problems), RuntimeWarning, stacklevel=2)
-            forward = _PlainSpanClassifier(span_model.model)
-        if run.quantize == "int8":
-            forward = quiet(forward)
-        self.forward = forward
-        if run.compile_model:
-            # Batches differ in shape by design: one graph for all of them.
-            self.forward = torch.compile(forward, dynamic=True)
+        self.chosen_forward = chosen
+        self.linear_products = chosen.linear_products
+        self.forward = chosen.forward
         self.encoder = SpanEncoder(span_model.tokenizer, span_model.settings)
         self.collator = collator_for(span_model)
         if span_model.device.type == "cpu":
@@ -213,18 +178,6 @@ class Predictor:
             entities = [span for span in spans or [] if span.label_id != 0]
             by_example.setdefault(chunk.example_id, []).extend(entities)
         return item.document, by_example
-
-
-class _PlainSpanClassifier:
-    """transformers' padded forward: used when its LUKE layout is not the one packed
-    inference was written for."""
-
-    def __init__(self, model: Any):
-        self.model = model
-
-    def __call__(self, **inputs: torch.Tensor) -> torch.Tensor:
-        logits: torch.Tensor = self.model(**inputs).logits
-        return logits
 
 
 def score_chunks(chunks: list[SpanChunk], logits: torch.Tensor) -> list[list[ScoredSpan]]:

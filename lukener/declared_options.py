@@ -1,9 +1,12 @@
 """Options declared once: each task's settings are dataclass fields annotated with an
 :class:`Option` (help text, bounds, flag names).
 
-The Python API takes the dataclasses as they are; ``lukener.cli.options`` builds every
+The Python API takes the dataclasses as they are; ``lukener.cli.flags`` builds every
 command's flags from the same fields, so adding an option to a command is one edit, and two
-commands that share a dataclass share its options word for word. Nothing here knows Typer.
+commands that share a dataclass share its options word for word. Each dataclass is a group
+of options, whose ``PANEL`` class attribute names the section of ``--help`` it appears in.
+A field typed as a ``Literal`` of strings is a choice: help lists the values and the
+command line refuses others. Nothing here knows Typer.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ class Option:
     - ``min``/``max``: bounds the command line enforces.
     - ``argument``: a positional argument instead of a flag.
     - ``metavar``: the placeholder shown in the usage line.
+    - ``panel``: the section of ``--help`` for this field, instead of its group's ``PANEL``.
+    - ``case_sensitive``: for a choice, whether ``IOB2`` is refused where ``iob2`` is one.
     """
 
     help: str
@@ -31,6 +36,8 @@ class Option:
     max: float | None = None
     argument: bool = False
     metavar: str | None = None
+    panel: str | None = None
+    case_sensitive: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,12 @@ class DeclaredOption:
     option: Option
     required: bool
     default: Any = None
+
+
+def panel_of(cls: type) -> str | None:
+    """The ``--help`` section of an options group (its ``PANEL``), if it names one."""
+    panel = getattr(cls, "PANEL", None)
+    return panel if isinstance(panel, str) else None
 
 
 def declared_options(cls: type) -> list[DeclaredOption]:
