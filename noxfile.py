@@ -46,7 +46,7 @@ def typecheck(session: nox.Session) -> None:
 def bench_accuracy(session: nox.Session) -> None:
     """Span model vs BIO token classification on CoNLL-2003, WNUT-16 and Japanese (hours)."""
     install_project(session, "test")
-    session.run("python", "-m", "bench.accuracy", *session.posargs)
+    session.run("python", "-m", "bench.accuracy.systems", *session.posargs)
 
 
 @nox.session
@@ -54,5 +54,5 @@ def bench(session: nox.Session) -> None:
     """Speed across three model shapes (predict, int8, busy CPU, training), then the
     LUKE-base throughput details (minutes)."""
     install_project(session, "test")
-    session.run("python", "-m", "bench.shapes", *session.posargs)
-    session.run("python", "-m", "bench.throughput")
+    session.run("python", "-m", "bench.speed.shapes", *session.posargs)
+    session.run("python", "-m", "bench.speed.throughput")

@@ -13,7 +13,7 @@ from transformers import (
     DataCollatorForTokenClassification,
 )
 
-from bench.token_baseline import _encode, predicted_ids, word_tags
+from bench.accuracy.token_baseline import _encode, predicted_ids, word_tags
 from lukener.data.documents import Document, Entity, Example
 from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION
 from lukener.tasks.train_options import Optimization
@@ -66,7 +66,7 @@ def test_predictions_come_back_in_input_order() -> None:
 def test_accuracy_rows_keep_each_encoder_apart() -> None:
     """Runs of one corpus and system with two encoders make two rows, each picked on its own
     grid; a record written before encoders were named counts as MiniLM's."""
-    from bench.accuracy import picked_rows
+    from bench.accuracy.systems import picked_rows
 
     def run(rate: float, seed: int, validation: float, test: float, **extra: object) -> dict:
         record = {
@@ -100,7 +100,7 @@ def test_accuracy_rows_keep_each_encoder_apart() -> None:
 def test_accuracy_rows_keep_each_span_attention_apart() -> None:
     """Span runs with another span attention (or another number of epochs) make their own
     row; a span record written before the setting existed counts as LUKE's full attention."""
-    from bench.accuracy import picked_rows, run_key
+    from bench.accuracy.systems import picked_rows, run_key
 
     def run(rate: float, seed: int, validation: float, **extra: object) -> dict:
         return {
@@ -174,7 +174,7 @@ def test_accuracy_system_run_records_the_token_baseline(monkeypatch: pytest.Monk
     import argparse
     from pathlib import Path
 
-    from bench import accuracy
+    from bench.accuracy import systems
 
     calls = []
 
@@ -182,22 +182,22 @@ def test_accuracy_system_run_records_the_token_baseline(monkeypatch: pytest.Monk
         calls.append(args)
         return {"system": "BIO token classification (x)", "validation_f1": 0.5}
 
-    monkeypatch.setattr(accuracy, "token_run", token_run)
+    monkeypatch.setattr(systems, "token_run", token_run)
     args = argparse.Namespace(
         epochs=3.0, batch_size=16, encoder="e5", max_context=128, span_attention="one-way"
     )
-    run = accuracy.system_run("token", "cluener", {}, Path("unused"), args, 2e-4, 42, False)
+    run = systems.system_run("token", "cluener", {}, Path("unused"), args, 2e-4, 42, False)
     assert len(calls) == 1
     assert calls[0][-2:] == ("e5", None)  # encoder; the Trainer's one rate
     assert (run["corpus"], run["encoder"], run["seed"]) == ("cluener", "e5", 42)
     assert "max_sequence_length" not in run
-    run = accuracy.system_run("token-head", "ja", {}, Path("unused"), args, 2e-4, 43, False)
-    assert calls[1][-2:] == ("e5", accuracy.HEAD_LEARNING_RATE)
+    run = systems.system_run("token-head", "ja", {}, Path("unused"), args, 2e-4, 43, False)
+    assert calls[1][-2:] == ("e5", systems.HEAD_LEARNING_RATE)
     assert (run["corpus"], run["system"], run["seed"]) == ("ja", "token-head", 43)
 
 
 def test_token_head_optimizer_puts_the_classifier_at_its_own_rate() -> None:
-    from bench.token_baseline import head_rate_optimizer
+    from bench.accuracy.token_baseline import head_rate_optimizer
 
     model = BertForTokenClassification(
         BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
@@ -217,10 +217,11 @@ def test_token_head_optimizer_puts_the_classifier_at_its_own_rate() -> None:
 
 
 def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """bench.gpu_conll's arguments carry everything accuracy.system_run reads."""
+    """bench.gpu.conll's arguments carry everything systems.system_run reads."""
     from pathlib import Path
 
-    from bench import accuracy, gpu_conll
+    from bench.accuracy import systems
+    from bench.gpu import conll
 
     seen: dict = {}
 
@@ -228,11 +229,9 @@ def test_gpu_script_arguments_reach_the_span_run(monkeypatch: pytest.MonkeyPatch
         seen.update(changes)
         return {"system": "lukener span (x)", "validation_f1": 0.5}
 
-    monkeypatch.setattr(accuracy, "span_model_run", span_model_run)
-    args = gpu_conll.arguments().parse_args([])
-    run = accuracy.system_run(
-        "span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False
-    )
+    monkeypatch.setattr(systems, "span_model_run", span_model_run)
+    args = conll.arguments().parse_args([])
+    run = systems.system_run("span-context", "conll2003", {}, Path("unused"), args, 2e-4, 42, False)
     assert seen["span_attention"] == run["span_attention"] == ADOPTED_SPAN_ATTENTION
     assert seen["max_grad_norm"] == run["max_grad_norm"] == Optimization.max_grad_norm
     assert seen["fresh_negatives"] == run["fresh_negatives"] == Optimization.fresh_negatives
@@ -246,7 +245,7 @@ def test_gpu_script_parallel_runs_one_process_per_system(
     import json
     from pathlib import Path
 
-    from bench import gpu_conll
+    from bench.gpu import conll
 
     started: list[list[str]] = []
 
@@ -263,10 +262,10 @@ def test_gpu_script_parallel_runs_one_process_per_system(
         def wait(self) -> int:
             return self.code
 
-    monkeypatch.setattr(gpu_conll.subprocess, "Popen", Process)
+    monkeypatch.setattr(conll.subprocess, "Popen", Process)
     output = Path(str(tmp_path)) / "gpu-conll.json"
     rates = {"span-context": 2e-4, "token-head": 4e-4}
-    rows = gpu_conll.parallel_rows(rates, ["--parallel", "--epochs", "1"], output)
+    rows = conll.parallel_rows(rates, ["--parallel", "--epochs", "1"], output)
     assert [row["system"] for row in rows] == ["span-context", "token-head"]
     assert all("--parallel" not in command and "1" in command for command in started)
     assert [c[c.index("--rates") + 1] for c in started] == [
@@ -275,7 +274,7 @@ def test_gpu_script_parallel_runs_one_process_per_system(
     ]
     assert sorted(p.name for p in Path(str(tmp_path)).iterdir()) == []  # the parts are removed
     with pytest.raises(SystemExit, match="failed"):
-        gpu_conll.parallel_rows({"broken": 1e-4}, [], output)
+        conll.parallel_rows({"broken": 1e-4}, [], output)
 
 
 @pytest.mark.parametrize(
@@ -288,7 +287,7 @@ def test_gpu_script_parallel_runs_one_process_per_system(
 def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile(
     other: str, default_batches: str, other_batches: str
 ) -> None:
-    from bench.gpu_speed import gpu_markdown
+    from bench.gpu.speed import gpu_markdown
 
     speed = {
         "sentences": 10.0,
@@ -307,7 +306,7 @@ def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile(
     results = {
         "device": "GPU X",
         "machine": "host",
-        "command": "python -m bench.gpu_speed",
+        "command": "python -m bench.gpu.speed",
         "shapes": {"base": {"shape": {"num_hidden_layers": 12, "hidden_size": 768},
                             "tweets": speed, "training": training}},
     }  # fmt: skip
@@ -322,21 +321,21 @@ def test_gpu_speed_table_gives_each_ratio_and_names_a_failed_compile(
 def test_accuracy_rows_tell_word_by_word_span_runs_apart() -> None:
     """A span run that `lukener train` pretokenized gets its own row (and its own key, so a
     grid resumed from the runs file does not mistake one for the other)."""
-    from bench import accuracy
+    from bench.accuracy import systems
 
     run = {"corpus": "ja", "encoder": "e5", "system": "span-context", "epochs": 6.0,
            "span_attention": "inside", "max_grad_norm": 1.0, "learning_rate": 1e-4, "seed": 42}  # fmt: skip
     pretokenized = {**run, "pretokenize": True}
-    assert accuracy.training_of(run) == "inside, clip 1"
-    assert accuracy.training_of(pretokenized) == "inside, clip 1, word by word"
-    assert accuracy.run_key(run) != accuracy.run_key(pretokenized)
-    assert accuracy.run_key({**run, "pretokenize": False}) == accuracy.run_key(run)
+    assert systems.training_of(run) == "inside, clip 1"
+    assert systems.training_of(pretokenized) == "inside, clip 1, word by word"
+    assert systems.run_key(run) != systems.run_key(pretokenized)
+    assert systems.run_key({**run, "pretokenize": False}) == systems.run_key(run)
 
 
 def test_shapes_table_separates_the_packing_from_the_linear_products() -> None:
     """Where oneDNN products were chosen, each ratio shows beside it what the packing alone
     (BLAS products) reached."""
-    from bench.shapes import shapes_markdown
+    from bench.speed.shapes import shapes_markdown
 
     tweets = {"lukener_over_plain": 2.5, "lukener_blas_over_plain": 1.6, "int8_over_plain": 2.2,
               "budget_tokens": 1024, "threads": 2, "linear_products": "onednn"}  # fmt: skip
@@ -344,7 +343,7 @@ def test_shapes_table_separates_the_packing_from_the_linear_products() -> None:
                 "padded_over_real_tokens": 1.37, "linear_products": "onednn"}  # fmt: skip
     results = {
         "machine": "CPU X",
-        "command": "python -m bench.shapes",
+        "command": "python -m bench.speed.shapes",
         "shapes": {"base": {"shape": {"num_hidden_layers": 12, "hidden_size": 768,
                                       "num_attention_heads": 12, "intermediate_size": 3072},
                             "tweets": tweets, "conll_in_context": {"lukener_over_plain": 3.0},
@@ -356,3 +355,45 @@ def test_shapes_table_separates_the_packing_from_the_linear_products() -> None:
         "onednn", "2.50x (BLAS: 1.60x; 1024 tokens, 2 threads)", "3.00x", "2.20x", "not run",
         "2.10x (1.30x; 1.37x)",
     ]  # fmt: skip
+
+
+def bench_import_graph() -> dict[str, set[str]]:
+    """Each bench module and the bench modules it imports, read from the source (nothing is
+    imported: no torch needed)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    modules = {
+        ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in (root / "bench").rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported.add(node.module)
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+        graph[name] = {m for m in imported if m in modules and m != name}
+    return graph
+
+
+def test_bench_modules_import_each_other_without_a_circle() -> None:
+    """Shared helpers live in bench.machine, which imports nothing of bench; no bench module
+    reaches itself through its imports."""
+    graph = bench_import_graph()
+    assert graph["bench.machine"] == set()
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, " -> ".join((*path, name))
+        if name not in done:
+            for imported in sorted(graph[name]):
+                visit(imported, (*path, name))
+            done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())

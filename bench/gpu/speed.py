@@ -1,4 +1,4 @@
-"""Speed on one GPU across the shapes of bench.shapes (MiniLM-L6, LUKE-base, LUKE-large
+"""Speed on one GPU across the shapes of bench.speed.shapes (MiniLM-L6, LUKE-base, LUKE-large
 width; random weights), in one run:
 
 - predict, sentences/s, on WNUT-16 test tweets and on CoNLL-2003 test sentences in
@@ -11,7 +11,7 @@ width; random weights), in one run:
 - training steps/s in bf16: ``lukener train --packed-forward`` against ``--padded-forward``
   (transformers' forward in the same Trainer, same chunks and batches of 32).
 
-    python -m bench.gpu_speed          # on the GPU machine (a CPU runs it too, slowly)
+    python -m bench.gpu.speed          # on the GPU machine (a CPU runs it too, slowly)
 
 Writes bench/results/gpu-speed.json and the "gpu" section of bench/results/throughput.md.
 Rounds alternate between the paths and the best of each is kept.
@@ -28,15 +28,15 @@ from typing import Any
 
 import torch
 
-from bench.ablation import cpu_name
-from bench.shapes import (
+from bench.machine import command_line, cpu_name
+from bench.speed.shapes import (
     SHAPES,
     bench_inputs,
     best_of,
     shape_checkpoint,
     training_ratio,
 )
-from bench.throughput import plain_predict, replace_section
+from bench.speed.throughput import plain_predict, replace_section
 from lukener.data.documents import Document
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.predictor import Predictor
@@ -184,12 +184,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "device": torch.cuda.get_device_name(0) if device == "cuda" else "no GPU (CPU run)",
         "machine": f"{cpu_name()}, torch {torch.__version__}",
-        "command": "python -m bench.gpu_speed "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in vars(args).items()
-            if k not in ("output", "markdown", "tables_only")
-        ),
+        "command": command_line("bench.gpu.speed", args),
         "shapes": {},
     }
     with tempfile.TemporaryDirectory(prefix="lukener-gpu-speed-") as temporary:

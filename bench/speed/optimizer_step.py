@@ -1,9 +1,9 @@
 """Seconds per AdamW step, torch's per-tensor loop against its fused kernel (what
 ``lukener train`` now uses), on real parameter sets: MiniLM-L6 and, when built
-(``python -m bench.e5_encoder``), multilingual-e5-small; random gradients, lukener's
+(``python -m bench.accuracy.e5_encoder``), multilingual-e5-small; random gradients, lukener's
 parameter groups.
 
-    python -m bench.optimizer_step [--threads 1]
+    python -m bench.speed.optimizer_step [--threads 1]
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bench.ablation import cpu_name
+from bench.machine import cpu_name
 from lukener.tasks.demo import minilm_directory
 from lukener.tasks.optimizer import parameter_groups
 

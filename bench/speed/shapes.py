@@ -1,7 +1,7 @@
 """Speed across model shapes: lukener's defaults against the plain path, on one machine in
 one run (ratios, never absolute targets).
 
-    nox -s bench                  # or: python -m bench.shapes --help
+    nox -s bench                  # or: python -m bench.speed.shapes --help
 
 For each shape (random weights, LUKE span models): MiniLM-L6 (6 x 384, 12 heads, 1536),
 LUKE-base (12 x 768, 12 heads, 3072) and LUKE-large width (1024, 16 heads, 4096; 2 layers to
@@ -39,8 +39,8 @@ from typing import Any
 
 import torch
 
-from bench.ablation import cpu_name
-from bench.throughput import conll_documents, memory_growth, plain_predict, replace_section
+from bench.machine import command_line, cpu_name
+from bench.speed.throughput import conll_documents, memory_growth, plain_predict, replace_section
 from lukener.data.corpora import conll2003_available, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling import linear_products
@@ -330,15 +330,6 @@ def shapes_markdown(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def command_line(module: str, args: argparse.Namespace) -> str:
-    """The command that reproduces a bench run, from its parsed arguments."""
-    return f"python -m {module} " + " ".join(
-        f"--{k.replace('_', '-')} {v}"
-        for k, v in vars(args).items()
-        if k not in ("output", "markdown", "tables_only")
-    )
-
-
 def bench_inputs(
     root: Path, args: argparse.Namespace, train_tweets: int
 ) -> tuple[dict[str, Path], list[Document], list[Document], Path]:
@@ -394,7 +385,7 @@ def main() -> None:
     parts = set(args.parts.split(","))
     results: dict[str, Any] = {
         "machine": f"{cpu_name()}, {os.cpu_count()} CPU cores, torch {torch.__version__}",
-        "command": command_line("bench.shapes", args),
+        "command": command_line("bench.speed.shapes", args),
         "shapes": {},
     }
     with tempfile.TemporaryDirectory(prefix="lukener-shapes-") as temporary:

@@ -1,6 +1,6 @@
 """int8 variants on a trained checkpoint: test F1 of each against fp32, on one core.
 
-    python -m bench.int8_variants --checkpoint runs/demo/model --data data/wnut16/test.jsonl
+    python -m bench.accuracy.int8_variants --checkpoint runs/demo/model --data data/wnut16/test.jsonl
 
 Variants (dynamic quantization of the linear layers, weights with one scale per output
 channel; activations quantized on the fly with one scale per batch):
@@ -11,7 +11,7 @@ channel; activations quantized on the fly with one scale per batch):
 - ``ffn1-fp32``: as ``lukener``, with the feed-forward's first layer kept in fp32.
 
 Results go to ``bench/results/int8.md`` and ``.json`` with the machine. Speed is
-``python -m bench.shapes``'s to measure, not this script's.
+``python -m bench.speed.shapes``'s to measure, not this script's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from bench.ablation import cpu_name
+from bench.machine import cpu_name
 from lukener.data.documents import read_jsonl
 from lukener.modeling.loading import load_span_model
 from lukener.tasks.evaluation import evaluate_documents
@@ -112,7 +112,8 @@ def main() -> None:
         "",
         f"Machine: {machine}. Checkpoint `{args.checkpoint}`, data `{args.data}`.",
         "",
-        "    python -m bench.int8_variants " + f"--checkpoint {args.checkpoint} --data {args.data}",
+        "    python -m bench.accuracy.int8_variants "
+        + f"--checkpoint {args.checkpoint} --data {args.data}",
         "",
         "| variant | P | R | F1 | F1 change |",
         "| --- | ---: | ---: | ---: | ---: |",

@@ -1,7 +1,7 @@
 """Ablation of the span model's training: what each change does to validation F1.
 
-    python -m bench.ablation --corpus ja --variants base,head1e-3,head3e-3
-    python -m bench.ablation --corpus wnut16 --variants base,head1e-3
+    python -m bench.accuracy.ablation --corpus ja --variants base,head1e-3,head3e-3
+    python -m bench.accuracy.ablation --corpus wnut16 --variants base,head1e-3
 
 Every variant starts from the same settings as the accuracy benchmark's span row (MiniLM
 adopted as LUKE, spans up to 8 subwords, a quarter of the negatives, batch 16, seed 42) at
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bench.accuracy import corpus_splits, span_model_run
+from bench.accuracy.systems import corpus_splits, span_model_run
+from bench.machine import cpu_name
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
@@ -67,17 +67,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "negative_rate": 1.0,
     },
 }
-
-
-def cpu_name() -> str:
-    """The CPU's model name (figures differ between machines: name it beside them)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

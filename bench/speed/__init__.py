@@ -1,0 +1,1 @@
+"""Speed: lukener's paths against the plain one on a CPU, as ratios from one run."""
