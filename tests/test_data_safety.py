@@ -121,6 +121,37 @@ def test_predict_output_equal_to_its_input_is_refused(
     assert gold.read_bytes() == wnut_small.read_bytes()
 
 
+@pytest.mark.parametrize(
+    ("command", "target"),
+    [
+        ("predict", "model.safetensors"),
+        ("evaluate", "config.json"),
+        ("compare", "tokenizer_config.json"),
+    ],
+)
+def test_an_output_inside_the_checkpoint_read_is_refused(
+    invoke, trained_luke, wnut_small, tmp_path, command, target
+) -> None:
+    """The checkpoint is an input: no output may be written over any of its files (a new
+    file beside them is fine)."""
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(trained_luke, checkpoint)
+    before = {p.name: p.read_bytes() for p in checkpoint.iterdir() if p.is_file()}
+    output = checkpoint / target
+    if command == "predict":
+        args = ["predict", wnut_small, "--checkpoint", checkpoint, "--output", output]
+    elif command == "evaluate":
+        args = ["evaluate", "--checkpoint", checkpoint, "--data", wnut_small, "--output", output]
+    else:
+        args = ["compare", "--data", wnut_small, "--checkpoint", checkpoint, "--markdown", output]
+    one_line_error(invoke(*args), "is a file of the input directory")
+    assert {p.name: p.read_bytes() for p in checkpoint.iterdir() if p.is_file()} == before
+    if command == "evaluate":
+        beside = checkpoint / "test-metrics.json"
+        assert invoke(*args[:-1], beside).exit_code == 0
+        assert json.loads(beside.read_text(encoding="utf-8"))["micro"]["f1"] >= 0
+
+
 def test_convert_output_equal_to_its_input_is_refused(invoke, tmp_path) -> None:
     source = tmp_path / "same.txt"
     source.write_text(CONLL)

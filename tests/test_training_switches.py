@@ -46,6 +46,28 @@ def test_bad_trainer_args_are_one_clear_error(item: str, message: str) -> None:
         parse_trainer_args([item])
 
 
+def test_a_hub_token_is_never_taken_saved_or_echoed(
+    invoke, tiny_luke, wnut_small, tmp_path
+) -> None:
+    """A token given as --trainer-arg is refused before any work: nothing can write it to
+    the card, pickle it into training_args.bin or print it."""
+    output = tmp_path / "run"
+    result = invoke(
+        "train", "--train", wnut_small, "--model", tiny_luke, "--output-dir", output,
+        "--max-steps", "1", "--trainer-arg", "hub_token=hf_SECRET123",
+        "--trainer-arg", "lr_scheduler_type=sideways",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "hub_token is a secret" in result.stderr
+    assert "HF_TOKEN" in result.stderr
+    assert "hf_SECRET123" not in result.output
+    assert not (output / "README.md").exists()
+    assert not list(tmp_path.rglob("training_args.bin"))
+    with pytest.raises(LukenerError, match="is a secret") as error:
+        parse_trainer_args(["lr_scheduler_type=cosine", "hub_token=hf_SECRET123"])
+    assert "hf_SECRET123" not in str(error.value)
+
+
 def test_invalid_values_name_the_argument(tmp_path: Path) -> None:
     extra = parse_trainer_args(["lr_scheduler_type=sideways"])
     with pytest.raises(LukenerError, match="lr_scheduler_type='sideways'"):

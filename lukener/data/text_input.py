@@ -10,8 +10,8 @@ segmenter does with spaces.
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -78,11 +78,18 @@ def is_no_space_text(text: str) -> bool:
     return sum(bool(_NO_SPACE_SCRIPT.match(c)) for c in letters) / len(letters) > 0.3
 
 
-@functools.lru_cache(maxsize=1)
-def _sentence_segmenter() -> Any:
-    import pysbd
+# One pysbd segmenter per thread: a segmenter keeps the text of its current call, so one
+# shared by threads (a web server's, the spaCy component's) mixes their sentences up.
+_SEGMENTERS = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False)
+
+def _sentence_segmenter() -> Any:
+    segmenter = getattr(_SEGMENTERS, "segmenter", None)
+    if segmenter is None:
+        import pysbd
+
+        segmenter = _SEGMENTERS.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return segmenter
 
 
 def sentence_offsets(text: str, no_space: bool) -> list[tuple[int, int]]:

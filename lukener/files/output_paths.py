@@ -19,8 +19,19 @@ def same_file(first: Path, second: Path) -> bool:
         return False
 
 
+def inside_directory(path: Path, directory: Path) -> bool:
+    """Whether ``path`` is ``directory`` or lies under it (symlinks resolved)."""
+    try:
+        resolved, folder = path.resolve(), directory.resolve()
+    except OSError:
+        return False
+    return resolved == folder or folder in resolved.parents
+
+
 def check_not_an_input(output: Path, inputs: Iterable[str | Path | None], flag: str) -> None:
-    """Refuse an output path that is one of the inputs."""
+    """Refuse an output path that is one of the inputs, or would replace a file of an input
+    directory (a checkpoint, a dataset), any of which may be read. A new file beside them
+    (metrics next to the model) is allowed."""
     for source in inputs:
         if source is None or str(source) == STDIO:
             continue
@@ -28,6 +39,12 @@ def check_not_an_input(output: Path, inputs: Iterable[str | Path | None], flag: 
             raise LukenerError(
                 f"{flag} is the input file {source}: writing it would destroy the input; "
                 "choose another output path",
+                output,
+            )
+        if output.exists() and Path(source).is_dir() and inside_directory(output, Path(source)):
+            raise LukenerError(
+                f"{flag} is a file of the input directory {source}: writing it would destroy "
+                "what is read there; choose another output path",
                 output,
             )
 

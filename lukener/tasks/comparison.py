@@ -110,7 +110,8 @@ def plan_comparison(options: CompareOptions) -> ComparisonPlan:
     data = options.data or (Path(spec_data) if spec_data else None)
     if data is None:
         raise LukenerError("no test data: pass --data FILE (CoNLL-2003 is not redistributable)")
-    inputs = [data, options.spec]
+    # Every row's checkpoint is an input too.
+    inputs = [data, options.spec, *(row.checkpoint for row in rows)]
     check_output_file(options.markdown, inputs, "--markdown")
     check_output_file(options.json_path, [*inputs, options.markdown], "--json")
     return ComparisonPlan(rows, title, data)

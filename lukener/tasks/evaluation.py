@@ -156,7 +156,8 @@ def evaluate_checkpoint(
 ) -> EvaluationResult:
     """``lukener evaluate``: load a checkpoint, read JSONL or CoNLL gold, score, and write
     the metrics to ``options.output`` when given."""
-    check_output_file(options.output, [options.data], "--output")
+    # The checkpoint is an input too: its files are read while the output is written.
+    check_output_file(options.output, [options.data, options.checkpoint], "--output")
     thresholds = parse_thresholds(options.thresholds)
     label_map = LabelMap.parse(conll.label_map)
     documents = read_documents(options.data, conll)

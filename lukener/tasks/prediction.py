@@ -109,7 +109,8 @@ def predict(
         raise LukenerError(f"output format must be one of {', '.join(OUTPUT_FORMATS)}")
     if options.input_format not in INPUT_FORMATS:
         raise LukenerError(f"input format must be one of {', '.join(INPUT_FORMATS)}")
-    check_output_file(output, [options.source], "--output")
+    # The checkpoint is an input too: its files are read while the output is written.
+    check_output_file(output, [options.source, options.checkpoint], "--output")
     span_model = load_span_model(
         options.checkpoint, overrides=overrides.to_dict(), device=run.device, onnx=run.onnx
     )

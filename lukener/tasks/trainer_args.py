@@ -40,6 +40,10 @@ FLAGGED = {
     "output_dir": "--output-dir",
     "resume_from_checkpoint": "--resume",
 }
+# Secrets: never taken as a flag, so never written to the model card, pickled into a
+# checkpoint's training_args.bin (both are uploaded by --push-to-hub) or echoed in an error.
+# The hub's token comes from the environment (HF_TOKEN) or its login (`hf auth login`).
+SECRETS = frozenset({"hub_token"})
 # Settings the span training depends on.
 CONTROLLED = frozenset(
     {
@@ -70,6 +74,11 @@ def parse_trainer_args(items: Sequence[str] | None) -> dict[str, Any]:
             raise LukenerError(f"--trainer-arg: {item!r} is not KEY=VALUE")
         if key in FLAGGED:
             raise LukenerError(f"--trainer-arg: {key} has its own flag, {FLAGGED[key]}")
+        if key in SECRETS:
+            raise LukenerError(
+                f"--trainer-arg: {key} is a secret and is never taken on the command line "
+                "(it would be saved with the checkpoint): set HF_TOKEN or run `hf auth login`"
+            )
         if key in CONTROLLED:
             raise LukenerError(f"--trainer-arg: {key} is set by lukener's span training")
         if key not in known:
