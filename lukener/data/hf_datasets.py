@@ -45,6 +45,24 @@ def _split_source(text: str) -> tuple[Path, str | None]:
     return path, None
 
 
+def _class_name(names: list[str], tag: int, row: int, token: int, source: str) -> str:
+    """The name of a ClassLabel id; -1 (datasets' "no label") and ids past the names are
+    errors, not the last names counted from the end."""
+    if tag == -1:
+        raise LukenerError(
+            f"row {row}, token {token}: tag id -1, datasets' 'no label' (an unlabelled row?): "
+            "label it or leave the row out",
+            source,
+        )
+    if not 0 <= tag < len(names):
+        raise LukenerError(
+            f"row {row}, token {token}: tag id {tag} outside the ClassLabel names "
+            f"(0..{len(names) - 1})",
+            source,
+        )
+    return names[tag]
+
+
 def load_rows(source: str | Path) -> Any:
     """The ``datasets.Dataset`` that ``source`` names."""
     import datasets
@@ -110,12 +128,7 @@ def iter_dataset_documents(
             if len(raw) != len(words):
                 raise LukenerError(f"row {index}: {len(words)} tokens but {len(raw)} tags", name)
             if names is not None and raw and isinstance(raw[0], int):
-                try:
-                    tags = [names[t] for t in raw]
-                except IndexError:
-                    raise LukenerError(
-                        f"row {index}: a tag id outside the ClassLabel names", name
-                    ) from None
+                tags = [_class_name(names, t, index, k, name) for k, t in enumerate(raw)]
             else:
                 tags = [str(t) for t in raw]
             yield index, words, tags

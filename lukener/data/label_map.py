@@ -9,6 +9,8 @@ from lukener.data.documents import Document, Example
 from lukener.errors import LukenerError
 
 DROP = "-"
+# Names of the non-entity label (label 0 of every span model): never an entity's label.
+NON_ENTITY_NAMES = ("O", "NIL")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class LabelMap:
             if not sep or not old or not new:
                 raise LukenerError(
                     f"--label-map: {item.strip()!r} is not OLD=NEW (or OLD=- to drop the label)"
+                )
+            if new in NON_ENTITY_NAMES:
+                raise LukenerError(
+                    f"--label-map: {item.strip()!r} maps to {new}, the name of the non-entity "
+                    f"label; to drop {old}'s entities, write {old}=-"
                 )
             if old in mapping and mapping[old] != new:
                 raise LukenerError(f"--label-map: {old!r} is mapped twice")

@@ -190,8 +190,41 @@ def _label_studio(record: Any, source: Path, where: int) -> tuple[str, list[Span
             raise LukenerError(
                 f"span {value!r} needs start, end and exactly one label", source, where
             )
-        spans.append((int(value["start"]), int(value["end"]), str(labels[0])))
+        start, end = _checked_offsets(text, value, str(labels[0]), source, where)
+        spans.append((start, end, str(labels[0])))
     return text, spans
+
+
+def _utf16_to_characters(text: str) -> dict[int, int]:
+    """Character index of each UTF-16 code unit offset that starts a character (and of the
+    end): where a JavaScript tool's offsets fall in a Python string."""
+    offsets, unit = {}, 0
+    for index, char in enumerate(text):
+        offsets[unit] = index
+        unit += 2 if ord(char) > 0xFFFF else 1
+    offsets[unit] = len(text)
+    return offsets
+
+
+def _checked_offsets(
+    text: str, value: dict[str, Any], label: str, source: Path, where: int
+) -> tuple[int, int]:
+    """A span's offsets, checked against the ``text`` Label Studio stores with it: offsets
+    counted in UTF-16 code units (as exports carry them after an emoji) are converted;
+    any other disagreement is an error naming the span."""
+    start, end = int(value["start"]), int(value["end"])
+    mention = value.get("text")
+    if not isinstance(mention, str) or text[start:end] == mention:
+        return start, end
+    units = _utf16_to_characters(text)
+    if start in units and end in units and text[units[start] : units[end]] == mention:
+        return units[start], units[end]
+    raise LukenerError(
+        f"span {label!r} [{start}, {end}) is {text[start:end]!r} in the text, not the span's "
+        f"own text {mention!r}",
+        source,
+        where,
+    )
 
 
 _SPAN_READERS = {"cluener": _cluener, "spacy": _spacy, "label-studio": _label_studio}

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
+from lukener.data.label_map import NON_ENTITY_NAMES
 from lukener.spans.settings import EncodingSettings
 
 NON_ENTITY_LABEL = "O"
-NON_ENTITY_NAMES = ("O", "NIL")
+__all__ = ["NON_ENTITY_LABEL", "NON_ENTITY_NAMES", "SpanModel"]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from lukener.data.documents import Document
+from lukener.data.label_map import NON_ENTITY_NAMES
 from lukener.errors import LukenerError
 from lukener.files.output_directory import claimed_output_directory
 from lukener.modeling.fused_attention import set_span_attention
@@ -83,6 +84,18 @@ def train(options: TrainOptions) -> TrainResult:
         return _train(options, resume_from)
 
 
+def _check_entity_labels(labels: list[str], source: Path) -> None:
+    """Refuse entities labelled with the non-entity label's name: the model could not tell
+    them from non-entities, and nothing could load the checkpoint."""
+    named = [label for label in labels if label in NON_ENTITY_NAMES]
+    if named:
+        raise LukenerError(
+            f"entities labelled {', '.join(named)}, the name of the non-entity label: rename "
+            f"them (--label-map {named[0]}=NAME) or drop them (--label-map {named[0]}=-)",
+            source,
+        )
+
+
 def _unseen_labels(labels: list[str], validation_documents: list[Document]) -> list[str]:
     """The types only the validation data has: they get a label (so they are scored, as
     misses) but no training signal; reported, not fatal."""
@@ -118,11 +131,13 @@ def _train(options: TrainOptions, resume_from: Path | None) -> TrainResult:
     labels = sorted({e.label for d in train_documents for x in d.examples for e in x.entities})
     if not labels:
         raise LukenerError("the training data has no entities", data.train)
+    _check_entity_labels(labels, data.train)
     validation_documents = None
     unseen: list[str] = []
     if data.validation is not None:
         validation_documents = read_documents(data.validation, options.reading)
         unseen = _unseen_labels(labels, validation_documents)
+        _check_entity_labels(unseen, data.validation)
         labels = sorted([*labels, *unseen])
 
     set_seed(optimization.seed)  # before the new classification head is initialised

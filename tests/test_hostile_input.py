@@ -1,0 +1,96 @@
+"""Input that used to be read silently wrong is now read right or refused in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lukener.data.label_map import LabelMap
+from lukener.data.sources import read_documents
+from lukener.errors import LukenerError
+
+
+def entities(path: Path) -> list[list[tuple[str, str]]]:
+    return [
+        [(e.label, x.text[e.start : e.end]) for e in x.entities]
+        for d in read_documents(path)
+        for x in d.examples
+    ]
+
+
+def label_studio(path: Path, text: str, *spans: dict) -> Path:
+    task = {"data": {"text": text}, "annotations": [{"result": [{"value": s} for s in spans]}]}
+    path.write_text(json.dumps([task]), encoding="utf-8")
+    return path
+
+
+def test_label_studio_spans_are_checked_against_their_text(tmp_path: Path) -> None:
+    wrong = label_studio(
+        tmp_path / "wrong.json", "Hello Paris", {"start": 0, "end": 5, "text": "Paris",
+                                                 "labels": ["LOC"]}
+    )  # fmt: skip
+    with pytest.raises(LukenerError, match="is 'Hello' in the text, not the span's own text"):
+        read_documents(wrong)
+    # UTF-16 offsets, as exports carry them after an emoji: converted, not misplaced.
+    emoji = label_studio(
+        tmp_path / "emoji.json", "🙂 Paris and 🙂 Rome",
+        {"start": 3, "end": 8, "text": "Paris", "labels": ["LOC"]},
+        {"start": 16, "end": 20, "text": "Rome", "labels": ["LOC"]},
+    )  # fmt: skip
+    assert entities(emoji) == [[("LOC", "Paris"), ("LOC", "Rome")]]
+    plain = label_studio(
+        tmp_path / "plain.json", "🙂 Paris", {"start": 2, "end": 7, "text": "Paris",
+                                              "labels": ["LOC"]}
+    )  # fmt: skip
+    assert entities(plain) == [[("LOC", "Paris")]]
+
+
+@pytest.fixture
+def dataset_with(tmp_path: Path):
+    import datasets
+
+    def build(tags: list[list[int]]) -> str:
+        names = ["O", "B-PER", "I-PER", "B-LOC"]
+        features = datasets.Features(
+            {
+                "tokens": datasets.Sequence(datasets.Value("string")),
+                "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names)),
+            }
+        )
+        rows = {"tokens": [["w"] * len(t) for t in tags], "ner_tags": tags}
+        directory = tmp_path / "ds"
+        datasets.Dataset.from_dict(rows, features=features).save_to_disk(str(directory))
+        return str(directory)
+
+    return build
+
+
+def test_a_class_label_of_minus_one_is_no_label_not_the_last_name(dataset_with) -> None:
+    with pytest.raises(LukenerError, match=r"row 0, token 2: tag id -1, datasets' 'no label'"):
+        read_documents(dataset_with([[1, 2, -1, 3]]))
+
+
+def test_the_non_entity_label_is_never_an_entity_label(
+    invoke, tiny_luke, wnut_small, tmp_path
+) -> None:
+    with pytest.raises(LukenerError, match="maps to O, the name of the non-entity label"):
+        LabelMap.parse("person=O")
+    output = tmp_path / "run"
+    result = invoke(
+        "train", "--train", wnut_small, "--model", tiny_luke, "--output-dir", output,
+        "--max-steps", "1", "--label-map", "person=NIL",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "person=NIL" in result.stderr
+    conll = tmp_path / "gold.conll"
+    conll.write_text("Jane B-O\nleft O\n\nBob B-PER\n", encoding="utf-8")
+    other = tmp_path / "other"
+    result = invoke(
+        "train", "--train", conll, "--model", tiny_luke, "--output-dir", other,
+        "--max-steps", "1",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "entities labelled O, the name of the non-entity label" in result.stderr
+    assert not (other / "config.json").exists()
