@@ -94,3 +94,27 @@ def test_the_non_entity_label_is_never_an_entity_label(
     assert result.exit_code == 1
     assert "entities labelled O, the name of the non-entity label" in result.stderr
     assert not (other / "config.json").exists()
+
+
+def test_a_checkpoint_file_is_written_whole_or_not_at_all(trained_luke, tmp_path) -> None:
+    """metrics, log, settings and card go through atomic writes: a write that fails half-way
+    leaves no partial file (and no temporary file) behind."""
+    from types import SimpleNamespace
+
+    from lukener.modeling.loading import load_span_model
+    from lukener.tasks.run_checkpoints import LOG_FILE, save_checkpoint
+    from lukener.tasks.train_options import TrainOptions
+
+    span_model = load_span_model(str(trained_luke), device="cpu")
+    output = tmp_path / "out"
+    output.mkdir()
+    trainer = SimpleNamespace(
+        save_model=lambda directory: None,
+        state=SimpleNamespace(log_history=[{"loss": 1.0}, {"loss": object()}]),
+    )
+    options = TrainOptions.of(train=tmp_path / "t.jsonl", model="m", output_dir=output)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        save_checkpoint(trainer, span_model, options, None)
+    assert not (output / LOG_FILE).exists()
+    assert not [p for p in output.iterdir() if p.name.startswith(f".{LOG_FILE}")]
+    assert (output / "lukener.json").is_file()  # written before, whole

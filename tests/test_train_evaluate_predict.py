@@ -25,6 +25,15 @@ def test_output_is_a_plain_transformers_checkpoint(trained_luke: Path) -> None:
     assert model.config.id2label[0] == "O"
     assert "person" in model.config.label2id
     assert tokenizer.entity_mask_token_id == 2
+    # naist-nlp/luke-ner's loading path: the LUKE tokenizer from the checkpoint's files, with
+    # a finite maximum (the model's positions), not 1e30.
+    from transformers import LukeTokenizer
+
+    limit = model.config.max_position_embeddings - model.config.pad_token_id - 1
+    naist = LukeTokenizer.from_pretrained(trained_luke)
+    assert naist.model_max_length == tokenizer.model_max_length == limit
+    saved = json.loads((trained_luke / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert saved["model_max_length"] == limit
     settings = json.loads((trained_luke / "lukener.json").read_text(encoding="utf-8"))
     assert settings["encoding"]["max_entity_length"] == 64
     log = (trained_luke / "training_log.jsonl").read_text(encoding="utf-8").splitlines()

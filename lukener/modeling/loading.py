@@ -207,11 +207,16 @@ def _settings(
         where = None if source is None else Path(source) / SETTINGS_FILE
         settings = EncodingSettings.from_json(saved["encoding"], where)
     settings = settings.with_overrides(**(overrides or {}))
-    # RoBERTa-style positions start after the padding index.
-    model_limit = config.max_position_embeddings - config.pad_token_id - 1
+    model_limit = position_limit(config)
     if settings.max_sequence_length > model_limit:
         settings = settings.with_overrides(max_sequence_length=model_limit)
     return settings
+
+
+def position_limit(config: Any) -> int:
+    """The most tokens one input may have: RoBERTa-style positions start after the
+    padding index."""
+    return int(config.max_position_embeddings - config.pad_token_id - 1)
 
 
 def _adopted_span_model(

@@ -9,6 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from lukener.declared_options import Option
 from lukener.errors import LukenerError
+from lukener.files.atomic_write import atomic_text_writer
 
 SETTINGS_FILE = "lukener.json"
 TOKENIZATION_UNITS = ("raw", "words")
@@ -139,10 +140,8 @@ class EncodingOverrides:
 
 
 def save_settings(directory: str | Path, settings: EncodingSettings, **extra: Any) -> None:
-    path = Path(directory) / SETTINGS_FILE
-    path.write_text(
-        json.dumps({"encoding": settings.to_json(), **extra}, indent=2) + "\n", encoding="utf-8"
-    )
+    with atomic_text_writer(Path(directory) / SETTINGS_FILE) as stream:
+        stream.write(json.dumps({"encoding": settings.to_json(), **extra}, indent=2) + "\n")
 
 
 def load_settings_file(directory: str | Path) -> dict[str, Any] | None:

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from lukener.errors import LukenerError
+from lukener.files.atomic_write import atomic_text_writer
 from lukener.modeling.checkpoints import first_line
 from lukener.modeling.legacy_tokenizer_files import write_legacy_tokenizer_files
+from lukener.modeling.loading import position_limit
 from lukener.modeling.span_attention import span_attention_of
 from lukener.modeling.span_model import SpanModel
 from lukener.spans.metrics import Metrics
@@ -81,6 +83,10 @@ def save_checkpoint(
     """The output directory: a Hugging Face checkpoint, lukener's files and a model card."""
     directory = options.output.output_dir
     trainer.save_model(str(directory))
+    # A tokenizer without a maximum says 1e30; readers that fill inputs up to it (naist-nlp/
+    # luke-ner's) then run past the model's positions. Write the model's own maximum.
+    limit = position_limit(span_model.model.config)
+    span_model.tokenizer.model_max_length = min(span_model.tokenizer.model_max_length, limit)
     span_model.tokenizer.save_pretrained(str(directory))
     write_legacy_tokenizer_files(directory, span_model.tokenizer)
     save_settings(
@@ -89,16 +95,15 @@ def save_checkpoint(
         entity_vocab={"[MASK]": span_model.entity_mask_id, "[PAD]": span_model.entity_pad_id},
         trained_from=options.data.model,
     )
+    # Each file complete or absent, as every output of lukener.
     if metrics is not None:
-        (directory / METRICS_FILE).write_text(
-            json.dumps(metrics.to_json(), indent=2) + "\n", encoding="utf-8"
-        )
-    with (directory / LOG_FILE).open("w", encoding="utf-8") as log:
+        with atomic_text_writer(directory / METRICS_FILE) as stream:
+            stream.write(json.dumps(metrics.to_json(), indent=2) + "\n")
+    with atomic_text_writer(directory / LOG_FILE) as log:
         for entry in trainer.state.log_history:
             log.write(json.dumps(entry) + "\n")
-    (directory / CARD_FILE).write_text(
-        card_for(options, span_model, metrics, labels, extra_arguments or {}), encoding="utf-8"
-    )
+    with atomic_text_writer(directory / CARD_FILE) as stream:
+        stream.write(card_for(options, span_model, metrics, labels, extra_arguments or {}))
 
 
 def card_for(
