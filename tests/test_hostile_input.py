@@ -118,3 +118,26 @@ def test_a_checkpoint_file_is_written_whole_or_not_at_all(trained_luke, tmp_path
     assert not (output / LOG_FILE).exists()
     assert not [p for p in output.iterdir() if p.name.startswith(f".{LOG_FILE}")]
     assert (output / "lukener.json").is_file()  # written before, whole
+
+
+def test_a_hostile_settings_file_is_refused_at_once(invoke, trained_luke, wnut_small, tmp_path):
+    """A lukener.json asking for unbounded work is refused before any is done."""
+    import shutil
+    import time
+
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(trained_luke, checkpoint)
+    settings_path = checkpoint / "lukener.json"
+    saved = json.loads(settings_path.read_text(encoding="utf-8"))
+    saved["encoding"] |= {"max_entity_length": 100_000_000, "max_mention_length": 400}
+    settings_path.write_text(json.dumps(saved), encoding="utf-8")
+    started = time.perf_counter()
+    result = invoke("predict", wnut_small, "--checkpoint", checkpoint, "--output", tmp_path / "o")
+    assert result.exit_code == 1
+    assert "lukener.json: encoding: max-entity-length 100000000 is more than lukener takes" in (
+        result.stderr
+    )
+    assert time.perf_counter() - started < 60
+    assert not (tmp_path / "o").exists()
+    assert invoke("predict", wnut_small, "--checkpoint", trained_luke, "--max-entity-length",
+                  "5000").exit_code == 1  # fmt: skip

@@ -12,6 +12,8 @@ from lukener.errors import LukenerError
 from lukener.files.atomic_write import atomic_text_writer
 
 SETTINGS_FILE = "lukener.json"
+# The most each setting may ask: spans per input, subwords per span, subwords per input.
+LIMITS = {"max_entity_length": 4096, "max_mention_length": 128, "max_sequence_length": 8192}
 TOKENIZATION_UNITS = ("raw", "words")
 ENTITY_ATTENTION_MASKS = ("standard", "legacy")
 EntityAttentionMask = Literal["standard", "legacy"]
@@ -57,9 +59,16 @@ class EncodingSettings:
                 f"entity attention mask must be one of {', '.join(ENTITY_ATTENTION_MASKS)}, "
                 f"not {self.entity_attention_mask!r}"
             )
-        for name in ("max_mention_length", "max_entity_length"):
-            if getattr(self, name) < 1:
+        for name, most in LIMITS.items():
+            value = getattr(self, name)
+            if value < 1:
                 raise LukenerError(f"{name.replace('_', '-')} must be at least 1")
+            if value > most:
+                # Work and memory grow with these: a checkpoint asking for more is damaged
+                # or hostile, and an option asking for more would not finish.
+                raise LukenerError(
+                    f"{name.replace('_', '-')} {value} is more than lukener takes ({most})"
+                )
         if self.max_sequence_length < self.max_mention_length + 2:
             raise LukenerError(
                 "max-sequence-length must leave room for the longest span and the two "
@@ -99,7 +108,10 @@ class EncodingSettings:
                     source,
                 )
             values[setting.name] = value
-        return cls(**values)
+        try:
+            return cls(**values)
+        except LukenerError as error:
+            raise LukenerError(f"encoding: {error.message}", source) from None
 
 
 @dataclass(frozen=True)
