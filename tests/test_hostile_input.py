@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -141,3 +142,21 @@ def test_a_hostile_settings_file_is_refused_at_once(invoke, trained_luke, wnut_s
     assert not (tmp_path / "o").exists()
     assert invoke("predict", wnut_small, "--checkpoint", trained_luke, "--max-entity-length",
                   "5000").exit_code == 1  # fmt: skip
+
+
+def test_a_one_megabyte_line_is_split_in_linear_time(wnut_small) -> None:
+    """Sentence splitting of one long line finishes in bounded time (pysbd alone is
+    quadratic: a 0.9 MB line ran past 600 s), its sentences in order and within the text."""
+    import time
+
+    from lukener.data.documents import read_jsonl
+    from lukener.data.text_input import sentence_offsets
+
+    tweets = [f"{x.text.rstrip('.!? ')}. " for d in read_jsonl(wnut_small) for x in d.examples]
+    text = "".join(tweets * (1_000_000 // len("".join(tweets)) + 1))[:1_000_000]
+    started = time.perf_counter()
+    spans = sentence_offsets(text, no_space=False)
+    assert time.perf_counter() - started < 60
+    assert len(spans) > 1_000
+    assert all(0 <= a < b <= c < d <= len(text) for (a, b), (c, d) in itertools.pairwise(spans))
+    assert text[spans[-1][0] : spans[-1][1]] == text[spans[-1][0] :].strip()

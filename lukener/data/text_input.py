@@ -99,9 +99,36 @@ def sentence_offsets(text: str, no_space: bool) -> list[tuple[int, int]]:
     located in ``text`` one after another.
     """
     if no_space:
-        pieces = _NO_SPACE_SENTENCE_END.split(text)
-    else:
-        pieces = [str(piece) for piece in _sentence_segmenter().segment(text)]
+        return _located(text, _NO_SPACE_SENTENCE_END.split(text))
+    spans: list[tuple[int, int]] = []
+    for offset, part in _parts(text):
+        segmented = [str(piece) for piece in _sentence_segmenter().segment(part)]
+        spans += [(offset + start, offset + end) for start, end in _located(part, segmented)]
+    return spans
+
+
+# pysbd's time grows with the square of its input's length, so a long line goes to it in
+# parts of at most this many characters, cut where a sentence plainly ends.
+_PART_CHARACTERS = 4000
+_PLAIN_END = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z])")
+
+
+def _parts(text: str) -> Iterator[tuple[int, str]]:
+    """``(offset, part)`` of ``text`` in parts for the segmenter: the text itself when it is
+    short; else cut at the last plain sentence end of each window (past its middle), or at
+    the last space, or at the window's end."""
+    start = 0
+    while len(text) - start > _PART_CHARACTERS:
+        window = text[start : start + _PART_CHARACTERS]
+        ends = [m.end() for m in _PLAIN_END.finditer(window, _PART_CHARACTERS // 2)]
+        cut = ends[-1] if ends else window.rfind(" ") + 1 or _PART_CHARACTERS
+        yield start, text[start : start + cut]
+        start += cut
+    yield start, text[start:]
+
+
+def _located(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of each piece in ``text``, one after another, stripped."""
     spans = []
     cursor = 0
     for piece in pieces:
