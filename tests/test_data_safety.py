@@ -81,6 +81,27 @@ def test_overwrite_removes_only_what_lukener_wrote(invoke, tiny_luke, wnut_small
     assert "notes.txt" not in json.loads((output / MARKER).read_text())["entries"]
 
 
+def test_a_failed_overwrite_leaves_the_old_checkpoint(invoke, tiny_luke, wnut_small, tmp_path):
+    """--overwrite builds the new run beside the old one and swaps it in only once complete:
+    a run that fails on bad data, a mistyped model or a bad --trainer-arg changes nothing."""
+    output = tmp_path / "good"
+    assert invoke(*train_args(tiny_luke, wnut_small, output)).exit_code == 0
+    before = files_of(output)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(wnut_small.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    one_line_error(invoke(*train_args(tiny_luke, bad, output, "--overwrite")), "bad.jsonl")
+    one_line_error(
+        invoke(*train_args(tmp_path / "no-such-model", wnut_small, output, "--overwrite"))
+    )
+    sideways = ["--overwrite", "--trainer-arg", "lr_scheduler_type=sideways"]
+    one_line_error(invoke(*train_args(tiny_luke, wnut_small, output, *sideways)))
+    after = files_of(output)
+    assert {k: v for k, v in after.items() if k != MARKER} == {
+        k: v for k, v in before.items() if k != MARKER
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "good"]
+
+
 # 3, 4: an output directory that is or holds an input is refused.
 def test_output_dir_equal_to_the_model_is_refused(invoke, tiny_luke, wnut_small, tmp_path):
     model = tmp_path / "m"

@@ -1,9 +1,11 @@
 """A directory that one lukener run writes: claimed with a marker, locked while in use, and
 never emptied of anything lukener did not write there.
 
-The marker ``.lukener-output`` lists the entries lukener wrote. ``--overwrite`` removes
+The marker ``.lukener-output`` lists the entries lukener wrote. ``--overwrite`` replaces
 those entries only, and only in a directory that has the marker; a directory without it
-is never overwritten, whatever it holds. An output directory that is, or contains, one
+is never overwritten, whatever it holds. The new run is built in a staging directory
+beside it (:func:`staging_directory`) and swapped in only once complete, so a run that
+fails leaves the old one as it was. An output directory that is, or contains, one
 of the run's inputs is refused. A lock (``flock`` on ``.lukener-lock``, released by the
 kernel even when the process is killed) keeps two runs out of one directory.
 """
@@ -65,10 +67,46 @@ class OutputDirectory:
         temporary.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         temporary.replace(self.path / MARKER)
 
+    def swap_in(self, staged: Path) -> None:
+        """Replace what lukener wrote here with the entries of ``staged`` (a complete run),
+        then remove the staging directory."""
+        # What the marker lists: lukener's entries, never a file a user put here.
+        _remove_entries(self.path, _read_marker(self.path) or [])
+        for entry in staged.iterdir():
+            entry.replace(self.path / entry.name)
+        shutil.rmtree(_staging_root(self.path), ignore_errors=True)
+        self.record()
+
     def release(self) -> None:
         if self.lock_fd is not None:
             os.close(self.lock_fd)  # closing the descriptor releases the flock
             self.lock_fd = None
+
+
+def _staging_root(path: Path) -> Path:
+    return path.parent / f".{path.name}.lukener-staging"
+
+
+def staging_directory(path: Path) -> Path:
+    """Where an ``--overwrite`` run of ``path`` is built: beside it, under the same name (so
+    the run's files name themselves alike), the same for every process of the run."""
+    return _staging_root(path) / path.name
+
+
+@contextlib.contextmanager
+def staged_run(claimed: OutputDirectory) -> Iterator[Path]:
+    """A fresh staging directory for the block's run; swapped into ``claimed`` when the block
+    succeeds, removed when it fails (the old run stays as it was)."""
+    root = _staging_root(claimed.path)
+    shutil.rmtree(root, ignore_errors=True)  # one a killed run left: the lock is ours
+    staged = staging_directory(claimed.path)
+    staged.mkdir(parents=True)
+    try:
+        yield staged
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    claimed.swap_in(staged)
 
 
 def _lock(directory: Path) -> int:
@@ -150,8 +188,6 @@ def claimed_output_directory(
         raise LukenerError(f"cannot create the directory: {error.strerror}", path) from None
     lock_fd = _lock(path)
     try:
-        if overwrite and not resume and entries:
-            _remove_entries(path, entries)
         owned = set(entries or [])
         foreign = {p.name for p in path.iterdir()} - owned - {MARKER, LOCK}
         claimed = OutputDirectory(path, command, foreign, lock_fd)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -19,7 +19,11 @@ import torch
 from lukener.data.documents import Document
 from lukener.data.label_map import NON_ENTITY_NAMES
 from lukener.errors import LukenerError
-from lukener.files.output_directory import claimed_output_directory
+from lukener.files.output_directory import (
+    claimed_output_directory,
+    staged_run,
+    staging_directory,
+)
 from lukener.modeling.fused_attention import set_span_attention
 from lukener.modeling.loading import load_span_model
 from lukener.spans.encoded import EncodingStats
@@ -71,17 +75,34 @@ def train(options: TrainOptions) -> TrainResult:
         resume_from = last_checkpoint(output.output_dir)
         if resume_from is None:
             raise LukenerError("--resume: no saved checkpoint to resume from", output.output_dir)
+    staged = output.overwrite and not output.resume
     if not is_main_process():
+        # The main process claims the directory; with --overwrite every process writes to
+        # the same staging directory.
+        if staged:
+            options = _writing_to(options, staging_directory(output.output_dir))
         return _train(options, resume_from)
     inputs: list[tuple[str, str | Path | None]] = [
         ("--model", options.data.model),
         ("--train", options.data.train),
         ("--validation", options.data.validation),
     ]
-    with claimed_output_directory(output.output_dir, inputs, output.overwrite, output.resume):
+    with claimed_output_directory(
+        output.output_dir, inputs, output.overwrite, output.resume
+    ) as claimed:
         if output.resume:
             remove_incomplete_checkpoints(output.output_dir)
-        return _train(options, resume_from)
+        if not staged:
+            return _train(options, resume_from)
+        # The new run replaces the old one only once complete: a run that fails (bad data,
+        # a mistyped model, an interrupt) leaves the old checkpoint as it was.
+        with staged_run(claimed) as staging:
+            result = _train(_writing_to(options, staging), resume_from)
+        return replace(result, output_dir=output.output_dir)
+
+
+def _writing_to(options: TrainOptions, directory: Path) -> TrainOptions:
+    return replace(options, output=replace(options.output, output_dir=directory))
 
 
 def _check_entity_labels(labels: list[str], source: Path) -> None:
