@@ -160,3 +160,39 @@ def test_a_one_megabyte_line_is_split_in_linear_time(wnut_small) -> None:
     assert len(spans) > 1_000
     assert all(0 <= a < b <= c < d <= len(text) for (a, b), (c, d) in itertools.pairwise(spans))
     assert text[spans[-1][0] : spans[-1][1]] == text[spans[-1][0] :].strip()
+
+
+def test_export_never_overwrites_a_training_run(invoke, trained_luke, tmp_path) -> None:
+    """--overwrite replaces what the same command wrote: an export onto a `lukener train`
+    directory (or a train onto an export) is refused, and nothing there is removed."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_luke, run)
+    before = sorted(p.name for p in run.iterdir())
+    result = invoke("export", trained_luke, run, "--overwrite")
+    assert result.exit_code == 1
+    assert "holds the output of `lukener train`, not of `lukener export`" in result.stderr
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert (run / "model.safetensors").is_file()
+
+
+def test_checkpoint_links_out_of_it_are_never_copied_or_uploaded(
+    invoke, trained_luke, tmp_path
+) -> None:
+    import shutil
+
+    from lukener.tasks.model_card import upload_plan
+
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(trained_luke, checkpoint)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the hub", encoding="utf-8")
+    (checkpoint / "README.md").unlink()
+    (checkpoint / "README.md").symlink_to(secret)
+    with pytest.raises(LukenerError, match=r"README\.md leads out of the checkpoint"):
+        upload_plan(checkpoint)
+    result = invoke("export", checkpoint, tmp_path / "exported")
+    assert result.exit_code == 1
+    assert "README.md leads out of the checkpoint" in result.stderr
+    assert not (tmp_path / "exported").exists()  # refused before anything was written

@@ -35,19 +35,25 @@ def _inside(path: Path, directory: Path) -> bool:
 
 
 def _read_marker(directory: Path) -> list[str] | None:
+    found = _marker(directory)
+    return None if found is None else found[1]
+
+
+def _marker(directory: Path) -> tuple[str, list[str]] | None:
+    """``(what wrote the directory, its entries)`` from the marker, if there is one."""
     marker = directory / MARKER
     if not marker.is_file():
         return None
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
-        entries = data["entries"]
-    except (OSError, ValueError, KeyError, TypeError):
+        entries, written_by = data["entries"], str(data.get("written_by", ""))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise LukenerError(
             f"the {MARKER} marker is damaged; remove the directory yourself", directory
         ) from None
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
         raise LukenerError(f"the {MARKER} marker is damaged", directory)
-    return entries
+    return written_by, entries
 
 
 @dataclass
@@ -168,7 +174,14 @@ def claimed_output_directory(
                 path,
             )
     existing = path.is_dir() and any(path.iterdir())
-    entries = _read_marker(path) if existing else None
+    marker = _marker(path) if existing else None
+    entries = None if marker is None else marker[1]
+    if marker is not None and marker[0] and marker[0] != f"lukener {command}" and overwrite:
+        raise LukenerError(
+            f"refusing to overwrite: this directory holds the output of `{marker[0]}`, not of "
+            f"`lukener {command}`; choose another directory",
+            path,
+        )
     if existing and entries is None and (resume or overwrite):
         what = "resume" if resume else "overwrite"
         raise LukenerError(

@@ -74,3 +74,15 @@ def check_output_file(
     path = Path(output)
     check_not_an_input(path, inputs, flag)
     check_writable_file(path, flag)
+
+
+def checked_inside(path: Path, root: Path, what: str) -> Path:
+    """``path``, refused when it (a symlink, say) leads out of ``root``: a command copying or
+    uploading a checkpoint's files never takes a file from elsewhere."""
+    if not inside_directory(path, root):
+        raise LukenerError(
+            f"{path.name} leads out of the {what} (to {path.resolve()}); replace the link "
+            "with the file itself",
+            path,
+        )
+    return path

@@ -10,6 +10,7 @@ from pathlib import Path
 from lukener.data.documents import Document, Example
 from lukener.errors import LukenerError
 from lukener.files.output_directory import claimed_output_directory
+from lukener.files.output_paths import checked_inside
 from lukener.modeling.loading import load_span_model
 from lukener.modeling.onnx_export import ONNX_FILE, TOLERANCE, export_onnx
 from lukener.spans.encoding import SpanEncoder
@@ -34,6 +35,11 @@ def export_checkpoint(
     if export_format not in FORMATS:
         raise LukenerError(f"--format must be one of {', '.join(FORMATS)}")
     span_model = load_span_model(checkpoint, device="cpu", fused_attention=False)
+    source = Path(checkpoint)
+    # Checked before anything is written: a link out of the checkpoint is never copied.
+    kept = [
+        checked_inside(source / n, source, "checkpoint") for n in KEPT if (source / n).is_file()
+    ]
     with claimed_output_directory(
         output_dir, [("CHECKPOINT", checkpoint)], overwrite, command="export"
     ):
@@ -48,10 +54,8 @@ def export_checkpoint(
                 f"the exported graph's logits differ from torch's by {difference:.2e}",
                 output_dir,
             )
-        source = Path(checkpoint)
-        for name in KEPT:
-            if (source / name).is_file():
-                shutil.copy2(source / name, output_dir / name)
+        for file in kept:
+            shutil.copy2(file, output_dir / file.name)
         if not (output_dir / "tokenizer.json").exists():
             span_model.tokenizer.save_pretrained(str(output_dir))
         if not (output_dir / "config.json").exists():

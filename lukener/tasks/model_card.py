@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lukener.files.output_paths import checked_inside
 from lukener.spans.metrics import Metrics
 
 # Files a checkpoint directory holds that are lukener's bookkeeping, not the model.
@@ -146,7 +147,7 @@ def upload_plan(directory: str | Path) -> list[str]:
     bookkeeping, relative to ``directory``, sorted."""
     root = Path(directory)
     return sorted(
-        str(path.relative_to(root))
+        str(checked_inside(path, root, "checkpoint").relative_to(root))
         for path in root.rglob("*")
         if path.is_file() and path.name not in NOT_UPLOADED and ".lukener-tmp" not in path.name
     )
